@@ -1,0 +1,84 @@
+//! Gathering inputs from the command line: files, directories (recursive) and stdin.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use changelint_policies::SourceFile;
+
+/// Extensions read from directories.
+const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Largest file read; larger ones are refused before they are read.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a PATH argument: a file, a directory (recursively) or `-` for stdin.
+///
+/// Files in a directory get their path relative to it as pairing path, so `before/x.yaml` pairs
+/// with `after/x.yaml`; a single file (or stdin) gets an empty pairing path, so two single files
+/// pair with each other whatever their names.
+pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
+    if arg == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
+        check_size("<stdin>", bytes.len() as u64)?;
+        return Ok(vec![SourceFile {
+            path: "<stdin>".into(),
+            pairing_path: String::new(),
+            bytes,
+        }]);
+    }
+    let root = Path::new(arg);
+    let meta = std::fs::metadata(root).with_context(|| format!("{arg}: cannot read"))?;
+    if meta.is_file() {
+        return Ok(vec![SourceFile {
+            path: arg.to_owned(),
+            pairing_path: String::new(),
+            bytes: read_file(root)?,
+        }]);
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = entry.with_context(|| format!("{arg}: cannot walk the directory"))?;
+        let path = entry.path();
+        let wanted = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.contains(&e));
+        if !entry.file_type().is_file() || !wanted {
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        files.push(SourceFile {
+            path: path.display().to_string(),
+            pairing_path: relative.to_string_lossy().replace('\\', "/"),
+            bytes: read_file(path)?,
+        });
+    }
+    Ok(files)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("{shown}: cannot read"))?
+        .len();
+    check_size(&shown.to_string(), size)?;
+    std::fs::read(path).with_context(|| format!("{shown}: cannot read"))
+}
+
+fn check_size(name: &str, size: u64) -> Result<()> {
+    if size > MAX_FILE_BYTES {
+        bail!(
+            "{name}: file is larger than {} MiB; refusing to read it",
+            MAX_FILE_BYTES / 1024 / 1024
+        );
+    }
+    Ok(())
+}

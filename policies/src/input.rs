@@ -1,0 +1,190 @@
+//! Turning file contents into objects: UTF-8 and size checks, YAML/JSON documents, `kind: List`
+//! unpacking. The engine is handed bytes; reading the disk is the caller's job.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::object::{Identity, Object, Origin};
+use crate::yaml::{Limits, YamlError, escape_token, parse_documents};
+
+/// One file handed to the engine.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path shown to users (as given on the command line or found in a tree).
+    pub path: String,
+    /// The path used to pair before and after files (relative to the tree root).
+    pub pairing_path: String,
+    /// The raw content.
+    pub bytes: Vec<u8>,
+}
+
+impl SourceFile {
+    /// A file whose display path is also its pairing path.
+    pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        let path = path.into();
+        Self {
+            pairing_path: path.clone(),
+            path,
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// Why a file could not be read into objects. Always names the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct InputError {
+    /// The file's display path.
+    pub file: String,
+    /// 1-based line, where there is one.
+    pub line: Option<u32>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl InputError {
+    fn new(file: &str, line: Option<u32>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads every object of a file. Empty documents are skipped; a file with none is an error.
+pub fn load_objects(file: &SourceFile, limits: &Limits) -> Result<Vec<Object>, InputError> {
+    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
+        let line = file.bytes[..e.valid_up_to()].split(|b| *b == b'\n').count();
+        InputError::new(&file.path, Some(line as u32), "file is not valid UTF-8")
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let documents = parse_documents(text, limits)
+        .map_err(|YamlError { line, message }| InputError::new(&file.path, line, message))?;
+    let file_name: Arc<str> = file.path.as_str().into();
+    let pairing: Arc<str> = file.pairing_path.as_str().into();
+    let count = documents.iter().filter(|d| !d.value.is_null()).count();
+    if count == 0 {
+        return Err(InputError::new(
+            &file.path,
+            None,
+            "file holds no YAML or JSON document",
+        ));
+    }
+    let mut objects = Vec::new();
+    for (index, document) in documents.into_iter().enumerate() {
+        if document.value.is_null() {
+            continue;
+        }
+        if !document.value.is_object() {
+            return Err(InputError::new(
+                &file.path,
+                Some(document.start_line),
+                "document is not a mapping (expected a Kubernetes object or a config mapping)",
+            ));
+        }
+        let lines = Arc::new(document.lines);
+        let origin = |prefix: String| Origin {
+            file: file_name.clone(),
+            pairing_path: pairing.clone(),
+            document: index,
+            prefix,
+        };
+        let config_name = if count > 1 {
+            format!("{}#{index}", file.pairing_path)
+        } else {
+            file.pairing_path.clone()
+        };
+        match unpack_list(document.value) {
+            Ok(items) => {
+                for (item_index, item) in items.into_iter().enumerate() {
+                    let identity =
+                        Identity::of(&item, &format!("{config_name}/items/{item_index}"));
+                    objects.push(Object {
+                        value: item,
+                        origin: Some(origin(format!(
+                            "/items/{}",
+                            escape_token(&item_index.to_string())
+                        ))),
+                        lines: lines.clone(),
+                        identity,
+                    });
+                }
+            }
+            Err(value) => {
+                let identity = Identity::of(&value, &config_name);
+                objects.push(Object {
+                    value,
+                    origin: Some(origin(String::new())),
+                    lines,
+                    identity,
+                });
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// `kind: List` and every `*List` kind hold their objects in `items`.
+fn unpack_list(value: Value) -> Result<Vec<Value>, Value> {
+    let is_list = value["kind"].as_str().is_some_and(|k| k.ends_with("List"))
+        && value["apiVersion"].is_string()
+        && value["items"].is_array();
+    if !is_list {
+        return Err(value);
+    }
+    match value {
+        Value::Object(mut map) => match map.remove("items") {
+            Some(Value::Array(items)) => Ok(items.into_iter().filter(Value::is_object).collect()),
+            _ => Err(Value::Object(map)),
+        },
+        other => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Vec<Object>, InputError> {
+        load_objects(
+            &SourceFile::new("t.yaml", text.as_bytes()),
+            &Limits::default(),
+        )
+    }
+
+    #[test]
+    fn lists_unpack_with_lines() {
+        let objects = load("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n").unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].identity.name, "a");
+        assert_eq!(
+            objects[0].locate("/metadata/name"),
+            (Some("t.yaml".into()), Some(6))
+        );
+    }
+
+    #[test]
+    fn non_kubernetes_documents_are_configs() {
+        let objects = load("shipper:\n  resources:\n    mem_limit: 1Gi\n").unwrap();
+        assert!(objects[0].identity.is_config());
+        assert_eq!(objects[0].identity.name, "t.yaml");
+    }
+
+    #[test]
+    fn bad_input_names_file_and_line() {
+        let err = load_objects(
+            &SourceFile::new("bin.yaml", b"a: 1\nb: \xff\n".to_vec()),
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!((err.file.as_str(), err.line), ("bin.yaml", Some(2)));
+        let err = load("").unwrap_err();
+        assert!(err.message.contains("no YAML"), "{err}");
+        let err = load("- a\n- b\n").unwrap_err();
+        assert!(err.message.contains("not a mapping"), "{err}");
+        let err = load("a: [\n").unwrap_err();
+        assert!(err.line.is_some(), "{err}");
+    }
+}

@@ -1,0 +1,109 @@
+//! The changelint policy engine.
+//!
+//! One engine, two front doors: the `changelint` CLI (GitOps pull requests) and the admission
+//! webhook both call [`check`], so the same change gets the same verdict in both places.
+//!
+//! ```text
+//! bytes -> input::load_objects -> ChangeSet (pairs of objects, containers paired by name)
+//!       -> registry::RULES -> findings -> policy levels and exemptions -> Report
+//! ```
+//!
+//! The engine does no I/O beyond parsing what it is given and knows nothing of HTTP or
+//! terminals; output formats live with the binaries.
+
+pub mod change;
+pub mod config;
+pub mod exemption;
+pub mod finding;
+pub mod impact;
+pub mod input;
+pub mod object;
+pub mod podspec;
+pub mod quantity;
+pub mod registry;
+pub mod report;
+pub mod resources;
+pub mod rule;
+pub mod rules;
+pub mod yaml;
+
+pub use change::ChangeSet;
+pub use config::{Policy, PolicyError};
+pub use finding::{Finding, Severity, Verdict};
+pub use input::{InputError, SourceFile};
+pub use object::{Identity, Object};
+pub use report::Report;
+
+use impact::Impact;
+use yaml::Limits;
+
+/// Reads both sides of a change from files into a change set.
+pub fn load_change(
+    before: &[SourceFile],
+    after: &[SourceFile],
+    policy: &Policy,
+) -> Result<ChangeSet, InputError> {
+    let limits = Limits::default();
+    let read = |files: &[SourceFile]| -> Result<Vec<Object>, InputError> {
+        let mut objects = Vec::new();
+        for file in files {
+            objects.extend(input::load_objects(file, &limits)?);
+        }
+        Ok(objects)
+    };
+    Ok(ChangeSet::new(read(before)?, read(after)?, policy))
+}
+
+/// Builds the change set of one object before and after: what an admission request holds.
+pub fn object_change(
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    policy: &Policy,
+) -> ChangeSet {
+    let side = |value: Option<serde_json::Value>| value.map(Object::detached).into_iter().collect();
+    ChangeSet::new(side(before), side(after), policy)
+}
+
+/// Runs every rule over a change set and applies the policy's levels and exemptions.
+pub fn check(change: &ChangeSet, policy: &Policy) -> Report {
+    check_on(change, policy, &exemption::today())
+}
+
+/// [`check`] with a fixed date for exemption expiry (`YYYY-MM-DD`), for reproducible tests.
+pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
+    let mut raw = Vec::new();
+    for rule in registry::RULES {
+        if policy.level(rule.meta().id) != config::RuleLevel::Off {
+            rule.check(change, policy, &mut raw);
+        }
+    }
+    let mut findings = Vec::new();
+    let mut exemptions = Vec::new();
+    for mut finding in raw {
+        let Some(severity) = policy.level(finding.rule).apply(finding.severity) else {
+            continue;
+        };
+        finding.severity = severity;
+        let object = change
+            .pairs
+            .iter()
+            .find(|p| *p.identity() == finding.object)
+            .map(change::Pair::current);
+        if let Some(used) =
+            object.and_then(|o| exemption::exemption_for(&finding, o, policy, today))
+        {
+            if !exemptions.contains(&used) {
+                exemptions.push(used);
+            }
+            continue;
+        }
+        findings.push(finding);
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Report {
+        verdict: Verdict::of(&findings),
+        findings,
+        impact: Impact::of(change),
+        exemptions,
+    }
+}

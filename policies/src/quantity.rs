@@ -1,0 +1,266 @@
+//! Kubernetes resource quantities, compared by value.
+//!
+//! The grammar is the API server's (`k8s.io/apimachinery/pkg/api/resource`):
+//! `<signed decimal><suffix>` where the suffix is a binary SI one (`Ki Mi Gi Ti Pi Ei`), a decimal
+//! SI one (`n u m "" k M G T P E`) or a decimal exponent (`e3`, `E-2`).
+//! See <https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/>.
+//!
+//! Values are held as an exact count of nano-units in an `i128`, so `200m == 0.2` and
+//! `1Gi == 1024Mi` hold exactly; no float rounding can turn an equal pair into a "change".
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Nano-units per unit: the smallest suffix Kubernetes accepts is `n`.
+const NANOS: i128 = 1_000_000_000;
+
+/// A parsed quantity: its exact value and the text it was written as.
+#[derive(Debug, Clone)]
+pub struct Quantity {
+    nanos: i128,
+    text: String,
+}
+
+/// Why a string is not a quantity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuantityError {
+    /// The text is empty or only white space.
+    #[error("empty quantity")]
+    Empty,
+    /// The text does not follow the quantity grammar.
+    #[error("`{0}` is not a Kubernetes quantity (expected e.g. 200m, 0.5, 256Mi, 1G, 1e3)")]
+    Syntax(String),
+    /// The value is too large (or too precise) to represent.
+    #[error("`{0}` is out of range for a quantity")]
+    OutOfRange(String),
+}
+
+impl Quantity {
+    /// Parses a quantity string such as `200m`, `1.5Gi` or `1e3`.
+    pub fn parse(text: &str) -> Result<Self, QuantityError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(QuantityError::Empty);
+        }
+        let syntax = || QuantityError::Syntax(trimmed.to_owned());
+        let range = || QuantityError::OutOfRange(trimmed.to_owned());
+
+        let (negative, unsigned) = match trimmed.as_bytes()[0] {
+            b'-' => (true, &trimmed[1..]),
+            b'+' => (false, &trimmed[1..]),
+            _ => (false, trimmed),
+        };
+        let number_len = unsigned
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(unsigned.len());
+        let (number, suffix) = unsigned.split_at(number_len);
+        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(syntax());
+        }
+        if frac_part.contains('.') {
+            return Err(syntax());
+        }
+        // The mantissa as an integer with `frac_part.len()` decimal places.
+        let digits = format!("{int_part}{frac_part}");
+        let digits = digits.trim_start_matches('0');
+        if digits.len() > 36 {
+            return Err(range());
+        }
+        let mantissa: i128 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| syntax())?
+        };
+        let mut decimal_exp: i32 = -(i32::try_from(frac_part.len()).map_err(|_| range())?);
+        let mut binary_factor: i128 = 1;
+        match suffix {
+            "" => {}
+            "n" => decimal_exp -= 9,
+            "u" => decimal_exp -= 6,
+            "m" => decimal_exp -= 3,
+            "k" => decimal_exp += 3,
+            "M" => decimal_exp += 6,
+            "G" => decimal_exp += 9,
+            "T" => decimal_exp += 12,
+            "P" => decimal_exp += 15,
+            "E" => decimal_exp += 18,
+            "Ki" => binary_factor = 1 << 10,
+            "Mi" => binary_factor = 1 << 20,
+            "Gi" => binary_factor = 1 << 30,
+            "Ti" => binary_factor = 1 << 40,
+            "Pi" => binary_factor = 1 << 50,
+            "Ei" => binary_factor = 1 << 60,
+            exp if exp.starts_with(['e', 'E']) => {
+                let exp: i32 = exp[1..].parse().map_err(|_| syntax())?;
+                if !(-64..=64).contains(&exp) {
+                    return Err(range());
+                }
+                decimal_exp += exp;
+            }
+            _ => return Err(syntax()),
+        }
+        let mut nanos = mantissa.checked_mul(binary_factor).ok_or_else(range)?;
+        let scale = decimal_exp + 9;
+        if scale >= 0 {
+            let factor = 10i128.checked_pow(scale as u32).ok_or_else(range)?;
+            nanos = nanos.checked_mul(factor).ok_or_else(range)?;
+        } else {
+            // Below nano precision the API server rounds up; so do we.
+            let divisor = 10i128
+                .checked_pow(scale.unsigned_abs())
+                .unwrap_or(i128::MAX);
+            nanos = nanos / divisor + i128::from(nanos % divisor != 0);
+        }
+        if negative {
+            nanos = -nanos;
+        }
+        Ok(Self {
+            nanos,
+            text: trimmed.to_owned(),
+        })
+    }
+
+    /// Parses a JSON scalar: a string, or a bare number as YAML gives for `cpu: 2`.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, QuantityError> {
+        match value {
+            serde_json::Value::String(s) => Self::parse(s),
+            serde_json::Value::Number(n) => Self::parse(&n.to_string()),
+            other => Err(QuantityError::Syntax(other.to_string())),
+        }
+    }
+
+    /// The text as written in the manifest.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The exact value in nano-units.
+    pub fn nanos(&self) -> i128 {
+        self.nanos
+    }
+
+    /// `self / other` as a float, for "grew by more than N times" checks.
+    pub fn ratio_to(&self, other: &Quantity) -> Option<f64> {
+        (other.nanos > 0).then(|| self.nanos as f64 / other.nanos as f64)
+    }
+}
+
+impl PartialEq for Quantity {
+    fn eq(&self, other: &Self) -> bool {
+        self.nanos == other.nanos
+    }
+}
+impl Eq for Quantity {}
+
+impl PartialOrd for Quantity {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Quantity {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.nanos.cmp(&other.nanos)
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Multiplies a quantity's nano value by a count (pods or nodes) and renders it readably,
+/// in binary units for memory and cores for cpu.
+pub fn format_total(nanos: i128, memory: bool) -> String {
+    if memory {
+        let bytes = nanos / NANOS;
+        for (suffix, shift) in [("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
+            let unit = 1i128 << shift;
+            if bytes >= unit {
+                let whole = bytes as f64 / unit as f64;
+                return format!("{}{suffix}", trim_float(whole));
+            }
+        }
+        format!("{bytes}")
+    } else {
+        let cores = nanos as f64 / NANOS as f64;
+        if cores < 1.0 {
+            format!("{}m", trim_float(cores * 1000.0))
+        } else {
+            trim_float(cores)
+        }
+    }
+}
+
+fn trim_float(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Quantity {
+        Quantity::parse(s).unwrap()
+    }
+
+    #[test]
+    fn equal_by_value_not_by_text() {
+        assert_eq!(q("200m"), q("0.2"));
+        assert_eq!(q("1Gi"), q("1024Mi"));
+        assert_eq!(q("268435456"), q("256Mi"));
+        assert_eq!(q("1e3"), q("1k"));
+        assert_eq!(q("1E-3"), q("1m"));
+        assert_eq!(q("+1"), q("1000m"));
+        assert_eq!(q(".5"), q("500m"));
+        assert_ne!(q("1G"), q("1Gi"));
+    }
+
+    #[test]
+    fn ordering_follows_value() {
+        assert!(q("100Mi") < q("200Mi"));
+        assert!(q("1") > q("999m"));
+        assert!(q("-1") < q("0"));
+        assert!(q("1Ei") > q("1E"));
+    }
+
+    #[test]
+    fn rejects_what_the_api_server_rejects() {
+        for bad in [
+            "", "  ", "Mi", "1.2.3", "12x", "1 Mi", "1e", "--1", "1e999", ".",
+        ] {
+            assert!(Quantity::parse(bad).is_err(), "{bad:?} should not parse");
+        }
+        assert!(matches!(
+            Quantity::parse("9999999999999999999999999999999999999999Ei"),
+            Err(QuantityError::OutOfRange(_))
+        ));
+    }
+
+    #[test]
+    fn sub_nano_precision_rounds_up() {
+        assert_eq!(q("0.0000000001").nanos(), 1);
+    }
+
+    #[test]
+    fn numbers_from_yaml() {
+        assert_eq!(
+            Quantity::from_json(&serde_json::json!(2)).unwrap(),
+            q("2000m")
+        );
+        assert_eq!(
+            Quantity::from_json(&serde_json::json!(0.5)).unwrap(),
+            q("500m")
+        );
+        assert!(Quantity::from_json(&serde_json::json!(true)).is_err());
+    }
+
+    #[test]
+    fn totals_are_readable() {
+        assert_eq!(format_total(q("256Mi").nanos() * 120, true), "30Gi");
+        assert_eq!(format_total(q("200m").nanos() * 3, false), "600m");
+        assert_eq!(format_total(q("200m").nanos() * 120, false), "24");
+    }
+}

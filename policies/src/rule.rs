@@ -1,0 +1,84 @@
+//! The rule interface: each rule is one unit struct in `rules/`, listed once in the registry.
+
+use crate::change::{ChangeSet, Pair};
+use crate::config::Policy;
+use crate::finding::{Finding, Severity};
+use crate::object::Object;
+
+/// A rule's fixed description: what users see in `changelint rules` and `explain`.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMeta {
+    /// The stable id users put in config (`limits-removed`).
+    pub id: &'static str,
+    /// The stable numeric code (`CL101`), grouped by family.
+    pub code: &'static str,
+    /// One line: what the rule catches.
+    pub summary: &'static str,
+    /// The headline severity (rules may grade below it; see the docs).
+    pub severity: Severity,
+    /// Markdown docs: `## What it does`, `## Why is this bad?`, `## Example`, `## Use instead`.
+    pub docs: &'static str,
+}
+
+/// One check over a change set.
+pub trait Rule: Sync {
+    /// The rule's description.
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Appends the rule's findings, at the rule's own graded severities.
+    fn check(&self, change: &ChangeSet, policy: &Policy, out: &mut Vec<Finding>);
+}
+
+/// Builds findings with the location filled in from the object.
+pub struct FindingAt<'a> {
+    /// The rule.
+    pub meta: &'static RuleMeta,
+    /// The object the finding is about.
+    pub object: &'a Object,
+}
+
+impl FindingAt<'_> {
+    /// A finding at `pointer` of the object.
+    pub fn finding(
+        &self,
+        severity: Severity,
+        pointer: &str,
+        message: String,
+        fix: String,
+    ) -> Finding {
+        let (file, line) = self.object.locate(pointer);
+        Finding {
+            rule: self.meta.id,
+            severity,
+            object: self.object.identity.clone(),
+            file,
+            line,
+            pointer: pointer.to_owned(),
+            message,
+            before: None,
+            after: None,
+            fix,
+        }
+    }
+}
+
+impl Finding {
+    /// Sets the before and after values shown by every output.
+    #[must_use]
+    pub fn values(mut self, before: Option<String>, after: Option<String>) -> Self {
+        self.before = before;
+        self.after = after;
+        self
+    }
+}
+
+/// Pairs the rules look at: changed, and not in a skipped namespace.
+pub fn checked_pairs<'a>(
+    change: &'a ChangeSet,
+    policy: &'a Policy,
+) -> impl Iterator<Item = &'a Pair> {
+    change
+        .pairs
+        .iter()
+        .filter(|p| p.changed() && !policy.skips(p.current().namespace()))
+}

@@ -1,0 +1,1 @@
+//! The changelint admission webhook.
