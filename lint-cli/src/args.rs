@@ -36,6 +36,9 @@ pub struct CommonArgs {
     /// Policy file (YAML) read over the built-in default policy.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Fleet inventory (YAML): clusters with node counts and zones, for the fleet impact.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     /// Output format for stdout and for `--output FILE`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

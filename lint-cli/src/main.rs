@@ -8,6 +8,7 @@ use std::io;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
+use changelint_policies::scope::Inventory;
 use changelint_policies::{Policy, Report, SourceFile, Verdict, registry};
 use clap::Parser as _;
 
@@ -93,6 +94,13 @@ fn load_policy(common: &CommonArgs) -> Result<Policy> {
     Ok(Policy::from_yaml(&path.display().to_string(), &text)?)
 }
 
+fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
+    let Some(path) = &common.inventory else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read inventory", path.display()))?;
+    Ok(Some(Inventory::from_yaml(&path.display().to_string(), &text)?))
+}
+
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let (Some(before_arg), Some(after_arg)) = (&args.before, &args.after) else {
         return Err(anyhow!("check needs --before PATH and --after PATH"));
@@ -105,7 +113,8 @@ fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let policy = load_policy(&args.common)?;
     let before = inputs::read_tree(before_arg)?;
     let after = inputs::read_tree(after_arg)?;
-    let change = changelint_policies::load_change(&before, &after, &policy)?;
+    let mut change = changelint_policies::load_change(&before, &after, &policy)?;
+    change.inventory = load_inventory(&args.common)?;
     let report = changelint_policies::check(&change, &policy);
     finish(&report, &args.common, &[&before, &after])
 }
@@ -116,8 +125,9 @@ fn audit(args: &AuditArgs) -> Result<ExitStatus> {
     for path in &args.paths {
         files.extend(inputs::read_tree(path)?);
     }
-    let change = changelint_policies::load_change(&[], &files, &policy)?;
-    let report = changelint_policies::check(&change, &policy);
+    let mut change = changelint_policies::load_change(&[], &files, &policy)?;
+    change.inventory = load_inventory(&args.common)?;
+    let report = changelint_policies::audit(&change, &policy);
     finish(&report, &args.common, &[&files])
 }
 

@@ -8,6 +8,7 @@ use crate::object::{Identity, Object};
 use crate::podspec::ContainerList;
 use crate::quantity::Quantity;
 use crate::resources::{Class, Owner, Slot, owners};
+use crate::scope::{Inventory, Target, targets};
 
 /// An object before and after the change; one side is `None` for an added or removed object.
 #[derive(Debug, Clone)]
@@ -379,6 +380,8 @@ pub struct ChangeSet {
     pub pairs: Vec<Pair>,
     /// Container defaults from LimitRanges in the after tree.
     pub limit_ranges: Vec<LimitRangeDefault>,
+    /// The fleet, when the caller knows it (`--inventory`).
+    pub inventory: Option<Inventory>,
 }
 
 impl ChangeSet {
@@ -388,7 +391,21 @@ impl ChangeSet {
         Self {
             pairs: pair_objects(before, after, policy),
             limit_ranges,
+            inventory: None,
         }
+    }
+
+    /// Where an object is deployed, by the policy's path patterns and labels.
+    pub fn targets(object: &Object, policy: &Policy) -> Vec<Target> {
+        targets(object, &policy.scope.path_patterns, &policy.scope.labels)
+    }
+
+    /// The nodes a DaemonSet runs on, from the inventory.
+    pub fn node_count(&self, object: &Object, policy: &Policy) -> Option<u64> {
+        let inventory = self.inventory.as_ref()?;
+        inventory
+            .cluster_of(&Self::targets(object, policy))
+            .map(|(_, info)| info.nodes)
     }
 
     /// The LimitRange default for a namespace, class and resource, if any.

@@ -352,7 +352,7 @@ fn merge(base: &mut Value, over: Value) {
 }
 
 /// `thresholds.raiseFactor` or `podSpecPaths[0].path` -> `/thresholds/raiseFactor`.
-fn path_to_pointer(path: &str) -> String {
+pub(crate) fn path_to_pointer(path: &str) -> String {
     if path == "." {
         return String::new();
     }

@@ -1,13 +1,16 @@
 //! The impact model: what a change does to resources, per workload and container, and how far
 //! it reaches. Outputs render it (the Markdown report's table, JSON's `impact` object).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::change::{ChangeSet, DeltaKind, Pair};
-use crate::object::Identity;
-use crate::podspec::is_node_level;
+use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
+use crate::config::Policy;
+use crate::object::{Identity, Object};
+use crate::podspec::{is_node_level, pod_spec_pointer};
+use crate::quantity::format_total;
 use crate::resources::Class;
 
 /// What the change does, as a reviewer reads it.
@@ -60,17 +63,21 @@ pub struct ResourceChange {
     pub after: Option<String>,
     /// Removed, added, raised or lowered.
     pub kind: DeltaKind,
+    /// The change multiplied out over the workload's reach, e.g.
+    /// `memory limit 256Mi -> unbounded on 120 nodes (30Gi -> unbounded)`.
+    pub fleet: String,
 }
 
 impl Impact {
     /// Computes the impact of a change set.
-    pub fn of(change: &ChangeSet) -> Self {
+    pub fn of(change: &ChangeSet, policy: &Policy) -> Self {
         let mut impact = Impact::default();
         for pair in &change.pairs {
             if !pair.changed() {
                 continue;
             }
             impact.objects_changed += 1;
+            let reach = reach(change, pair, policy);
             let changes: Vec<ResourceChange> = pair
                 .resource_deltas()
                 .into_iter()
@@ -81,6 +88,7 @@ impl Impact {
                     before: d.before.map(|s| s.raw.clone()),
                     after: d.after.map(|s| s.raw.clone()),
                     kind: d.kind,
+                    fleet: fleet_text(&d, reach),
                 })
                 .collect();
             if changes.is_empty() {
@@ -90,7 +98,7 @@ impl Impact {
             impact.workloads.push(WorkloadImpact {
                 object: current.identity.clone(),
                 file: current.origin.as_ref().map(|o| o.file.clone()),
-                reach: reach(pair),
+                reach,
                 changes,
                 patch: patch(pair),
             });
@@ -99,11 +107,25 @@ impl Impact {
     }
 }
 
-/// Replicas for scalable kinds; DaemonSets reach every node, which the manifest cannot say.
-fn reach(pair: &Pair) -> Option<Reach> {
-    let object = pair.after.as_ref()?;
+/// Replicas for scalable kinds; nodes for DaemonSets when the inventory knows the cluster. An
+/// agent config reaches what the one workload in its directory reaches (`log-shipper/config.yaml`
+/// next to `log-shipper/daemonset.yaml`).
+fn reach(change: &ChangeSet, pair: &Pair, policy: &Policy) -> Option<Reach> {
+    let object = pair.after.as_ref().or(pair.before.as_ref())?;
+    if object.identity.is_config() {
+        let workload = deploying_workload(change, object, policy)?;
+        return workload_reach(change, workload, policy);
+    }
+    workload_reach(change, object, policy)
+}
+
+fn workload_reach(change: &ChangeSet, object: &Object, policy: &Policy) -> Option<Reach> {
     if is_node_level(&object.identity) {
-        return None;
+        let count = change.node_count(object, policy)?;
+        return Some(Reach {
+            count,
+            unit: "nodes",
+        });
     }
     let replicas = &object.value["spec"]["replicas"];
     match object.identity.kind.as_str() {
@@ -117,6 +139,66 @@ fn reach(pair: &Pair) -> Option<Reach> {
         }),
         _ => None,
     }
+}
+
+/// The one workload in the same directory as a config file, if there is exactly one.
+pub fn deploying_workload<'a>(
+    change: &'a ChangeSet,
+    config: &Object,
+    policy: &Policy,
+) -> Option<&'a Object> {
+    let dir = |o: &Object| {
+        let file = &o.origin.as_ref()?.file;
+        Some(
+            file.rsplit_once(['/', '\\'])
+                .map_or("", |(dir, _)| dir)
+                .to_owned(),
+        )
+    };
+    let config_dir = dir(config)?;
+    let mut workloads = change.pairs.iter().map(Pair::current).filter(|o| {
+        !o.identity.is_config()
+            && pod_spec_pointer(&o.identity, policy).is_some()
+            && dir(o).is_some_and(|d| d == config_dir)
+    });
+    let first = workloads.next()?;
+    workloads.next().is_none().then_some(first)
+}
+
+/// `memory limit 256Mi -> unbounded on 120 nodes (30Gi -> unbounded)`.
+fn fleet_text(delta: &ResourceDelta<'_>, reach: Option<Reach>) -> String {
+    let unset = if delta.class == Class::Limit {
+        "unbounded"
+    } else {
+        "unset"
+    };
+    let value =
+        |slot: Option<&crate::resources::Slot>| slot.map_or(unset.to_owned(), |s| s.raw.clone());
+    let mut text = format!(
+        "{} {} {} -> {}",
+        delta.resource,
+        delta.class,
+        value(delta.before),
+        value(delta.after)
+    );
+    if let Some(reach) = reach.filter(|r| r.count > 1) {
+        let memory = delta.resource == "memory";
+        let total = |slot: Option<&crate::resources::Slot>| {
+            slot.and_then(|s| s.quantity.as_ref())
+                .map_or(unset.to_owned(), |q| {
+                    format_total(q.nanos() * i128::from(reach.count), memory)
+                })
+        };
+        let _ = write!(
+            text,
+            " on {} {} ({} -> {})",
+            reach.count,
+            reach.unit,
+            total(delta.before),
+            total(delta.after)
+        );
+    }
+    text
 }
 
 fn patch(pair: &Pair) -> json_patch::Patch {

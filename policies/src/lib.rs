@@ -11,6 +11,7 @@
 //! The engine does no I/O beyond parsing what it is given and knows nothing of HTTP or
 //! terminals; output formats live with the binaries.
 
+pub mod audit;
 pub mod change;
 pub mod config;
 pub mod exemption;
@@ -25,6 +26,7 @@ pub mod report;
 pub mod resources;
 pub mod rule;
 pub mod rules;
+pub mod scope;
 pub mod yaml;
 
 pub use change::ChangeSet;
@@ -103,7 +105,16 @@ pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
     Report {
         verdict: Verdict::of(&findings),
         findings,
-        impact: Impact::of(change),
+        impact: Impact::of(change, policy),
         exemptions,
+        audit: None,
     }
+}
+
+/// Judges the current state only: every object of `current` as if it were new, plus the audit
+/// table grouped by namespace and kind.
+pub fn audit(current: &ChangeSet, policy: &Policy) -> Report {
+    let mut report = check(current, policy);
+    report.audit = Some(audit::AuditSummary::of(current, policy, &report.findings));
+    report
 }

@@ -2,6 +2,7 @@
 
 use crate::rule::Rule;
 use crate::rules::{
+    blast_radius_rollout::BlastRadiusRollout, blast_radius_scope::BlastRadiusScope,
     limits_missing::LimitsMissing, limits_raised::LimitsRaised, limits_removed::LimitsRemoved,
     requests_removed::RequestsRemoved,
 };
@@ -12,6 +13,8 @@ pub static RULES: &[&dyn Rule] = &[
     &RequestsRemoved,
     &LimitsRaised,
     &LimitsMissing,
+    &BlastRadiusRollout,
+    &BlastRadiusScope,
 ];
 
 /// The rule with this id (`limits-removed`) or code (`CL101`).

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::audit::AuditSummary;
 use crate::finding::{Finding, Verdict};
 use crate::impact::Impact;
 use crate::object::Identity;
@@ -34,6 +35,9 @@ pub struct Report {
     pub impact: Impact,
     /// Exemptions that suppressed findings.
     pub exemptions: Vec<ExemptionUse>,
+    /// The fleet audit's table, for `changelint audit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditSummary>,
 }
 
 impl Report {

@@ -7,12 +7,15 @@
 //! Anchors, aliases and `<<` merge keys are expanded; lines of expanded content point at the
 //! anchor's definition, which is where a reviewer must edit. Expansion is bounded by
 //! [`Limits::max_nodes`] (the "billion laughs" alias bomb) and nesting by [`Limits::max_depth`].
-//! The event parser is `saphyr-parser` (maintained, spans on every event); `serde_yaml` is
-//! archived upstream and gives no positions.
+//! The event parser is `libyaml-safer`, a memory-safe port of libyaml: the same parser family
+//! as go-yaml behind `kubectl`, so changelint accepts exactly the manifests the cluster tooling
+//! accepts (saphyr-parser rejects real ones, e.g. Elastic's filebeat DaemonSet with a flow
+//! sequence closed at its key's indentation). `serde_yaml` is archived upstream and gives no
+//! positions.
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use libyaml_safer::{Event, EventData, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 
 /// Bounds on what one file may cost to read.
@@ -125,10 +128,25 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>,
         });
     }
     let mut builder = Builder::new(*limits);
-    for event in Parser::new_from_str(text) {
-        let (event, span) =
-            event.map_err(|e| YamlError::at(e.marker().line(), e.info().to_owned()))?;
-        builder.event(event, span)?;
+    let mut parser = Parser::new();
+    let mut input = text.as_bytes();
+    parser.set_input_string(&mut input);
+    loop {
+        let event = parser.parse().map_err(|e| {
+            let line = e
+                .problem_mark()
+                .or(e.context_mark())
+                .map_or(1, |m| m.line as usize + 1);
+            let message = match e.context() {
+                Some(context) => format!("{} {context}", e.problem()),
+                None => e.problem().to_owned(),
+            };
+            YamlError::at(line, message)
+        })?;
+        if matches!(event.data, EventData::StreamEnd) {
+            break;
+        }
+        builder.event(event)?;
     }
     Ok(builder.documents)
 }
@@ -145,13 +163,13 @@ enum Frame {
     Seq {
         items: Vec<Value>,
         pointer: String,
-        anchor: usize,
+        anchor: Option<String>,
     },
     Map {
         map: Map<String, Value>,
         key: Option<String>,
         pointer: String,
-        anchor: usize,
+        anchor: Option<String>,
         merges: Vec<Value>,
     },
 }
@@ -160,7 +178,7 @@ struct Builder {
     limits: Limits,
     documents: Vec<YamlDocument>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Anchor>,
+    anchors: HashMap<String, Anchor>,
     lines: LineMap,
     nodes: usize,
     doc_start: Option<(usize, usize)>,
@@ -211,15 +229,23 @@ impl Builder {
         }
     }
 
-    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
-        let line = span.start.line();
-        match event {
-            Event::DocumentStart(_) => {
+    fn event(&mut self, event: Event) -> Result<(), YamlError> {
+        let line = event.start_mark.line as usize + 1;
+        let index = event.start_mark.index as usize;
+        let is_sequence = matches!(event.data, EventData::SequenceStart { .. });
+        match event.data {
+            EventData::DocumentStart { .. } => {
                 self.lines = LineMap::default();
-                self.doc_start = Some((line, span.start.index()));
+                self.doc_start = Some((line, index));
             }
-            Event::DocumentEnd => self.finish_document(line, span.start.index())?,
-            Event::Scalar(text, style, anchor, tag) => {
+            EventData::DocumentEnd { .. } => self.finish_document(line, index)?,
+            EventData::Scalar {
+                anchor,
+                tag,
+                value: text,
+                style,
+                ..
+            } => {
                 let (pointer, is_key) = self.next_pointer();
                 self.count(1, line)?;
                 if is_key {
@@ -230,21 +256,26 @@ impl Builder {
                     }) = self.stack.last_mut()
                     {
                         let child = format!("{map_pointer}/{}", escape_token(&text));
-                        *key = Some(text.into_owned());
+                        *key = Some(text);
                         self.lines.insert(child, line as u32);
                     }
                     return Ok(());
                 }
-                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let is_str_tag = tag
+                    .as_deref()
+                    .is_some_and(|t| t.ends_with(":str") || t == "!!str");
                 let value = scalar_value(&text, style, is_str_tag);
                 self.lines.insert(pointer.clone(), line as u32);
                 self.remember(anchor, &pointer, &value, 1);
                 self.push_value(value, line)?;
             }
-            Event::Alias(id) => {
+            EventData::Alias { anchor } => {
                 let (pointer, is_key) = self.next_pointer();
-                let Some(anchor) = self.anchors.get(&id) else {
-                    return Err(YamlError::at(line, "alias to an unknown anchor"));
+                let Some(anchor) = self.anchors.get(&anchor) else {
+                    return Err(YamlError::at(
+                        line,
+                        format!("alias to an unknown anchor `{anchor}`"),
+                    ));
                 };
                 let (value, nodes) = (anchor.value.clone(), anchor.nodes);
                 let lines: Vec<_> = anchor
@@ -268,7 +299,7 @@ impl Builder {
                 }
                 self.push_value(value, line)?;
             }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. } => {
                 let (pointer, is_key) = self.next_pointer();
                 if is_key {
                     return Err(YamlError::at(
@@ -284,24 +315,23 @@ impl Builder {
                 }
                 self.count(1, line)?;
                 self.lines.insert(pointer.clone(), line as u32);
-                self.stack
-                    .push(if matches!(event, Event::SequenceStart(..)) {
-                        Frame::Seq {
-                            items: Vec::new(),
-                            pointer,
-                            anchor,
-                        }
-                    } else {
-                        Frame::Map {
-                            map: Map::new(),
-                            key: None,
-                            pointer,
-                            anchor,
-                            merges: Vec::new(),
-                        }
-                    });
+                self.stack.push(if is_sequence {
+                    Frame::Seq {
+                        items: Vec::new(),
+                        pointer,
+                        anchor,
+                    }
+                } else {
+                    Frame::Map {
+                        map: Map::new(),
+                        key: None,
+                        pointer,
+                        anchor,
+                        merges: Vec::new(),
+                    }
+                });
             }
-            Event::SequenceEnd | Event::MappingEnd => {
+            EventData::SequenceEnd | EventData::MappingEnd => {
                 let Some(frame) = self.stack.pop() else {
                     return Err(YamlError::at(line, "unbalanced end of collection"));
                 };
@@ -322,21 +352,19 @@ impl Builder {
                         (Value::Object(map), pointer, anchor)
                     }
                 };
-                if anchor != 0 {
+                if anchor.is_some() {
                     let nodes = count_nodes(&value);
                     self.remember(anchor, &pointer, &value, nodes);
                 }
                 self.push_value(value, line)?;
             }
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            EventData::StreamStart { .. } | EventData::StreamEnd => {}
         }
         Ok(())
     }
 
-    fn remember(&mut self, anchor: usize, pointer: &str, value: &Value, nodes: usize) {
-        if anchor == 0 {
-            return;
-        }
+    fn remember(&mut self, anchor: Option<String>, pointer: &str, value: &Value, nodes: usize) {
+        let Some(anchor) = anchor else { return };
         let lines = self
             .lines
             .lines

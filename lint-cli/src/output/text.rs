@@ -2,6 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
+use changelint_policies::audit::{AuditCounts, AuditSummary};
 use changelint_policies::{Report, Severity};
 
 use super::Context;
@@ -77,6 +78,9 @@ pub fn render(report: &Report, cx: &Context<'_>, out: &mut dyn Write) -> io::Res
             used.reason.as_deref().unwrap_or("no reason given")
         )?;
     }
+    if let Some(audit) = &report.audit {
+        render_audit_table(audit, out)?;
+    }
     let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
     writeln!(
         out,
@@ -95,4 +99,39 @@ pub fn render(report: &Report, cx: &Context<'_>, out: &mut dyn Write) -> io::Res
         count(Severity::Info),
         report.impact.objects_changed
     )
+}
+
+/// The fleet audit table: one row per namespace and kind, then the totals.
+fn render_audit_table(audit: &AuditSummary, out: &mut dyn Write) -> io::Result<()> {
+    let header = ["namespace", "kind", "workloads", "containers", "no mem limit", "no requests", "unsafe rollout"];
+    let mut rows: Vec<[String; 7]> = audit
+        .groups
+        .iter()
+        .map(|g| row(&g.namespace, &g.kind, &g.counts))
+        .collect();
+    rows.push(row("total", "", &audit.totals));
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: &[&str]| {
+        cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ")
+    };
+    writeln!(out, "{}", line(&header).trim_end())?;
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells).trim_end())?;
+    }
+    writeln!(out)
+}
+
+fn row(namespace: &str, kind: &str, c: &AuditCounts) -> [String; 7] {
+    [
+        namespace.to_owned(),
+        kind.to_owned(),
+        c.workloads.to_string(),
+        c.containers.to_string(),
+        c.without_memory_limit.to_string(),
+        c.without_requests.to_string(),
+        c.unsafe_rollouts.to_string(),
+    ]
 }

@@ -1,5 +1,7 @@
 //! The rules, one file each. The registry lists them in docs order.
 
+pub mod blast_radius_rollout;
+pub mod blast_radius_scope;
 pub mod limits_missing;
 pub mod limits_raised;
 pub mod limits_removed;
@@ -14,16 +16,47 @@ mod fixture_tests {
     use std::path::Path;
 
     use crate::registry::RULES;
+    use crate::scope::Inventory;
     use crate::{Policy, SourceFile, check_on, load_change};
 
+    /// `before.yaml` (a single file) or `before/` (a tree, paired by relative path).
     fn side(dir: &Path, name: &str) -> Vec<SourceFile> {
-        let path = dir.join(name);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        vec![SourceFile {
-            path: name.to_owned(),
-            pairing_path: "manifest.yaml".to_owned(),
-            bytes,
-        }]
+        let file = dir.join(format!("{name}.yaml"));
+        if file.is_file() {
+            let bytes = std::fs::read(&file).expect("fixture file");
+            return vec![SourceFile {
+                path: format!("{name}.yaml"),
+                pairing_path: String::new(),
+                bytes,
+            }];
+        }
+        let root = dir.join(name);
+        let mut files = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            {
+                let path = entry.expect("fixture dir entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let relative = path
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    let bytes = std::fs::read(&path).expect("fixture file");
+                    files.push(SourceFile {
+                        path: format!("{name}/{relative}"),
+                        pairing_path: relative,
+                        bytes,
+                    });
+                }
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
     }
 
     fn cases(rule: &str, kind: &str) -> Vec<(String, std::path::PathBuf)> {
@@ -41,10 +74,18 @@ mod fixture_tests {
         cases
     }
 
+    /// Runs a case with its own `policy.yaml` and `inventory.yaml` when it has them.
     fn run(dir: &Path) -> crate::Report {
-        let policy = Policy::default();
-        let change = load_change(&side(dir, "before.yaml"), &side(dir, "after.yaml"), &policy)
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+        let policy = match read("policy.yaml") {
+            Some(text) => Policy::from_yaml("policy.yaml", &text).expect("fixture policy is valid"),
+            None => Policy::default(),
+        };
+        let mut change = load_change(&side(dir, "before"), &side(dir, "after"), &policy)
             .expect("fixtures are valid input");
+        change.inventory = read("inventory.yaml").map(|text| {
+            Inventory::from_yaml("inventory.yaml", &text).expect("fixture inventory is valid")
+        });
         check_on(&change, &policy, "2026-11-28")
     }
 

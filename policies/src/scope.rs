@@ -1,0 +1,160 @@
+//! Deployment targets: which clusters, regions, zones, environments or tenants an object is
+//! deployed to, read from its path (`clusters/<name>/`) or from labels named in the policy.
+//! Also the optional fleet inventory (`--inventory`): node counts and zones per cluster.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::object::Object;
+use crate::yaml::{Limits, parse_documents};
+
+/// One deployment target: its category (`clusters`, `tenants`, or a label key) and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Target {
+    /// `clusters`, `regions`, `tenants`, ... or the label key it came from.
+    pub category: String,
+    /// The target's name.
+    pub name: String,
+}
+
+/// The targets an object is deployed to.
+pub fn targets(object: &Object, patterns: &[String], labels: &[String]) -> Vec<Target> {
+    let mut out = Vec::new();
+    if let Some(origin) = &object.origin {
+        // Match on the user's path too: a single file named on the command line has no
+        // pairing path, but its path still says where it is deployed.
+        for path in [&*origin.pairing_path, &*origin.file] {
+            let path = format!("/{}", path.replace('\\', "/"));
+            for pattern in patterns {
+                let Some((prefix, suffix)) = pattern.split_once("{name}") else {
+                    continue;
+                };
+                let needle = format!("/{}", prefix.trim_start_matches('/'));
+                let mut rest = path.as_str();
+                while let Some(found) = rest.find(&needle) {
+                    let after = &rest[found + needle.len()..];
+                    let end = if suffix.is_empty() {
+                        after.find('/').unwrap_or(after.len())
+                    } else {
+                        after.find(suffix).unwrap_or(0)
+                    };
+                    if end > 0 {
+                        let category = prefix
+                            .trim_matches('/')
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(prefix)
+                            .to_owned();
+                        push_unique(
+                            &mut out,
+                            Target {
+                                category,
+                                name: after[..end].to_owned(),
+                            },
+                        );
+                    }
+                    rest = after;
+                }
+            }
+        }
+    }
+    for key in labels {
+        let value = object
+            .metadata_str("labels", key)
+            .or_else(|| object.metadata_str("annotations", key));
+        if let Some(value) = value {
+            push_unique(
+                &mut out,
+                Target {
+                    category: key.clone(),
+                    name: value.to_owned(),
+                },
+            );
+        }
+    }
+    out
+}
+
+fn push_unique(out: &mut Vec<Target>, target: Target) {
+    if !out.contains(&target) {
+        out.push(target);
+    }
+}
+
+/// What the fleet looks like: clusters with their node counts and zones.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Clusters by name (the name used in `clusters/<name>/` paths).
+    pub clusters: BTreeMap<String, ClusterInfo>,
+}
+
+/// One cluster of the inventory.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterInfo {
+    /// Nodes in the cluster: what a DaemonSet reaches.
+    pub nodes: u64,
+    /// Zones of the cluster.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// Region of the cluster.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// Why an inventory file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct InventoryError {
+    /// The file.
+    pub file: String,
+    /// 1-based line, where there is one.
+    pub line: Option<u32>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Inventory {
+    /// Reads an inventory file (YAML or JSON).
+    pub fn from_yaml(file: &str, text: &str) -> Result<Self, InventoryError> {
+        let error = |line, message| InventoryError {
+            file: file.to_owned(),
+            line,
+            message,
+        };
+        let mut docs =
+            parse_documents(text, &Limits::default()).map_err(|e| error(e.line, e.message))?;
+        if docs.is_empty() || docs[0].value.is_null() {
+            return Err(error(
+                None,
+                "inventory is empty; expected `clusters: {name: {nodes: N}}`".into(),
+            ));
+        }
+        let doc = docs.remove(0);
+        serde_path_to_error::deserialize(doc.value).map_err(|e| {
+            let pointer = crate::config::path_to_pointer(&e.path().to_string());
+            error(
+                doc.lines.line_of(&pointer),
+                format!("{}: {}", e.path(), e.inner()),
+            )
+        })
+    }
+
+    /// The cluster an object runs in: the one its path names, or the only one there is.
+    pub fn cluster_of(&self, targets: &[Target]) -> Option<(&str, &ClusterInfo)> {
+        targets
+            .iter()
+            .filter(|t| t.category == "clusters")
+            .find_map(|t| self.clusters.get_key_value(&t.name))
+            .or_else(|| {
+                if self.clusters.len() == 1 {
+                    self.clusters.iter().next()
+                } else {
+                    None
+                }
+            })
+            .map(|(name, info)| (name.as_str(), info))
+    }
+}
