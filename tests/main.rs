@@ -1,1 +1,8 @@
-//! Integration tests.
+//! The cross-crate integration tests: the real `changelint` binary on real fixtures.
+//! One test binary (see ripgrep's `tests/tests.rs`), one module per area.
+
+mod util;
+
+mod audit;
+mod cli;
+mod inputs;

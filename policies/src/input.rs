@@ -60,8 +60,12 @@ pub fn load_objects(file: &SourceFile, limits: &Limits) -> Result<Vec<Object>, I
         InputError::new(&file.path, Some(line as u32), "file is not valid UTF-8")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let documents = parse_documents(text, limits)
-        .map_err(|YamlError { line, message }| InputError::new(&file.path, line, message))?;
+    let documents = parse_documents(text, limits).map_err(|YamlError { line, mut message }| {
+        if text.contains("{{") {
+            message.push_str(" (this looks like an unrendered Helm or Go template: check the output of `helm template` instead)");
+        }
+        InputError::new(&file.path, line, message)
+    })?;
     let file_name: Arc<str> = file.path.as_str().into();
     let pairing: Arc<str> = file.pairing_path.as_str().into();
     let count = documents.iter().filter(|d| !d.value.is_null()).count();

@@ -105,11 +105,17 @@ impl Owner {
 
 /// The owners of limits and requests in an object.
 pub fn owners(object: &Object, policy: &Policy) -> Vec<Owner> {
-    if object.identity.is_config() {
-        return config_owners(&object.value, &policy.resource_keys);
-    }
     let Some(spec_pointer) = pod_spec_pointer(&object.identity, policy) else {
-        return Vec::new();
+        // Quotas and LimitRanges hold limits with other meanings (caps, defaults).
+        if matches!(
+            object.identity.kind.as_str(),
+            "LimitRange" | "ResourceQuota"
+        ) {
+            return Vec::new();
+        }
+        // Agent configs, Helm values, and custom resources that carry their own
+        // `resources: {limits, requests}` (Prometheus, OpenTelemetryCollector, ...).
+        return config_owners(&object.value, &policy.resource_keys);
     };
     let Some(spec) = object.value.pointer(&spec_pointer) else {
         return Vec::new();

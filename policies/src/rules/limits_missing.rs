@@ -62,9 +62,6 @@ impl Rule for LimitsMissing {
             let Some(after_object) = &pair.after else {
                 continue;
             };
-            if after_object.identity.is_config() {
-                continue;
-            }
             let at = FindingAt {
                 meta: &Self::META,
                 object: after_object,
@@ -74,7 +71,10 @@ impl Rule for LimitsMissing {
             } else {
                 Severity::Warn
             };
-            for owner in pair.owners.iter().filter(|o| o.before.is_none()) {
+            // Only containers: a config block's limits are judged when they change, not when new.
+            for owner in pair.owners.iter().filter(|o| {
+                o.before.is_none() && o.after.as_ref().is_some_and(|a| a.list.is_some())
+            }) {
                 let Some(container) = &owner.after else {
                     continue;
                 };

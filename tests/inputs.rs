@@ -1,0 +1,394 @@
+//! Every input form of issue #2 on real files, and every kind of bad input.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use crate::util::{
+    changelint, changelint_json, changelint_with_stdin, fixture, repo_path, rules_of,
+};
+
+/// Writes `before` and `after` texts into a temporary tree and checks them.
+fn check_texts(name: &str, before: &str, after: &str) -> (i32, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    for (side, text) in [("before", before), ("after", after)] {
+        let path = dir.path().join(side).join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    let side = |s: &str| dir.path().join(s).display().to_string();
+    changelint_json(&[
+        "check",
+        "--before",
+        &side("before"),
+        "--after",
+        &side("after"),
+    ])
+}
+
+fn corpus(name: &str) -> String {
+    fs::read_to_string(fixture(&format!("corpus/manifests/{name}"))).unwrap()
+}
+
+#[test]
+fn json_manifest_with_a_removed_limit() {
+    let after = corpus("kubernetes-examples__storm-nimbus-pod.json");
+    let before = after.replace(r#""cpu": "100m""#, r#""cpu": "100m", "memory": "1Gi""#);
+    assert_ne!(before, after);
+    let (code, report) = check_texts("storm-nimbus-pod.json", &before, &after);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["findings"][0]["rule"], "limits-removed");
+    assert_eq!(report["findings"][0]["line"], 22, "{report}");
+}
+
+#[test]
+fn yaml_list_items_pair_and_point_at_their_lines() {
+    let before = corpus("kubernetes__hack-testdata-list.yaml");
+    let with_limits = before.replace(
+        "            image: nginx\n",
+        "            image: nginx\n            resources:\n              limits: {memory: 64Mi}\n",
+    );
+    let (code, report) = check_texts("list.yaml", &with_limits, &before);
+    assert_eq!(code, 1, "{report}");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["object"]["name"], "list-deployment-test");
+    assert_eq!(finding["line"], 34);
+}
+
+#[test]
+fn json_star_list_is_unpacked() {
+    let after = corpus("kubernetes__hack-testdata-multi-resource-list.json");
+    let (code, report) = check_texts("list.json", &after, &after);
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("pass")));
+    // The ReplicationController inside the `List` is a workload: audit sees its container.
+    let run = changelint(&[
+        "audit",
+        &fixture("corpus/manifests/kubernetes__hack-testdata-multi-resource-list.json"),
+    ]);
+    assert!(
+        run.stdout.contains("ReplicationController"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn helm_rendered_file_with_source_comments() {
+    let before =
+        corpus("otel-helm-charts__collector-daemonset-and-deployment-rendered-daemonset.yaml");
+    let after = before.replacen("              memory: 200M\n", "", 1);
+    assert_ne!(before, after);
+    let (code, report) = check_texts("daemonset.yaml", &before, &after);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules_of(&report),
+        [("limits-removed".to_owned(), "deny".to_owned())]
+    );
+    assert_eq!(report["findings"][0]["line"], 119);
+}
+
+#[test]
+fn multi_document_stream_with_end_markers_and_empty_documents() {
+    let before = "---\n# comment only\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: c, image: i, resources: {limits: {memory: '128Mi'}}}\n...\n---\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers:\n  - name: c\n    image: i\n    resources:\n      limits:\n        memory: \"1Gi\"\n";
+    let after = before
+        .replace(
+            "resources: {limits: {memory: '128Mi'}}",
+            "resources: {limits: {memory: 134217728}}",
+        )
+        .replace("memory: \"1Gi\"", "cpu: 1");
+    let (code, report) = check_texts("pods.yaml", before, &after);
+    assert_eq!(code, 1, "{report}");
+    // Pod a: 128Mi -> 134217728 (bytes) is the same value; Pod b lost its memory limit.
+    let objects: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"]["name"].clone())
+        .collect();
+    assert_eq!(objects, ["b"]);
+    assert_eq!(report["findings"][0]["line"], 22);
+}
+
+#[test]
+fn anchors_and_merge_keys_remove_the_limit_from_every_container() {
+    let dir = repo_path("policies/fixtures/limits-removed/bad/anchor-merge");
+    let (code, report) = changelint_json(&[
+        "check",
+        "--before",
+        &format!("{dir}/before.yaml"),
+        "--after",
+        &format!("{dir}/after.yaml"),
+    ]);
+    assert_eq!(code, 1);
+    let pointers: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["pointer"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        pointers.contains(&"/spec/containers/0/resources/limits/memory".to_owned()),
+        "{pointers:?}"
+    );
+    assert!(
+        pointers.contains(&"/spec/containers/1/resources/limits/memory".to_owned()),
+        "{pointers:?}"
+    );
+}
+
+#[test]
+fn stdin_is_read_for_dash() {
+    let dir = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let before = fs::read(format!("{dir}/before.yaml")).unwrap();
+    let run = changelint_with_stdin(
+        &[
+            "check",
+            "--before",
+            "-",
+            "--after",
+            &format!("{dir}/after.yaml"),
+            "--format",
+            "json",
+        ],
+        Some(&before),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["findings"][0]["file"], "<stdin>");
+    assert_eq!(report["findings"][0]["line"], 19);
+}
+
+#[test]
+fn directories_pair_by_relative_path_and_overlays_pair_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = fs::read_to_string(repo_path(
+        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/before.yaml",
+    ))
+    .unwrap();
+    let without = fs::read_to_string(repo_path(
+        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml",
+    ))
+    .unwrap();
+    // The same DaemonSet in two overlays: only prod loses its limit.
+    for (side, prod, staging) in [("before", &base, &base), ("after", &without, &base)] {
+        for (overlay, text) in [
+            ("overlays/prod/shipper.yaml", prod),
+            ("overlays/staging/shipper.yml", staging),
+        ] {
+            let path = dir.path().join(side).join(overlay);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        fs::write(dir.path().join(side).join("README.md"), "not a manifest").unwrap();
+    }
+    let side = |s: &str| dir.path().join(s).display().to_string();
+    let (code, report) = changelint_json(&[
+        "check",
+        "--before",
+        &side("before"),
+        "--after",
+        &side("after"),
+    ]);
+    assert_eq!(code, 1);
+    let files: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].ends_with("before/overlays/prod/shipper.yaml"),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn strategic_merge_patches_are_judged_on_what_they_contain() {
+    let before = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: log-shipper, namespace: runtime-system}\nspec:\n  template:\n    spec:\n      containers:\n        - name: shipper\n          resources:\n            limits: {memory: 256Mi}\n";
+    let after = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: log-shipper, namespace: runtime-system}\nspec:\n  template:\n    spec:\n      containers:\n        - name: shipper\n          resources:\n            limits: {cpu: 200m}\n";
+    let (code, report) = check_texts("kustomization-patch.yaml", before, after);
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules_of(&report),
+        [("limits-removed".to_owned(), "deny".to_owned())]
+    );
+}
+
+#[test]
+fn custom_resources_with_a_pod_template_use_the_policy_paths() {
+    let rollout = |limits: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {{name: web}}\nspec:\n  replicas: 5\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:1\n          resources: {{limits: {{{limits}}}}}\n"
+        )
+    };
+    let (code, report) = check_texts(
+        "rollout.yaml",
+        &rollout("memory: 1Gi, cpu: 1"),
+        &rollout("cpu: 1"),
+    );
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        report["findings"][0]["pointer"],
+        "/spec/template/spec/containers/0/resources/limits/memory"
+    );
+}
+
+#[test]
+fn every_workload_kind_is_read() {
+    // Every container of every kind in the corpus is found: the audit counts them (see audit.rs
+    // for the numbers); here, that each kind appears.
+    let run = changelint(&["audit", &fixture("corpus/manifests")]);
+    for kind in [
+        "Pod",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+        "ReplicationController",
+    ] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(kind)),
+            "{kind} missing:\n{}",
+            run.stdout
+        );
+    }
+}
+
+/// Bad input: exit 2, a message naming the file (and line), never a panic.
+mod bad_input {
+    use super::*;
+
+    fn check_bad(name: &str, bytes: &[u8]) -> crate::util::Run {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join(name);
+        fs::write(&bad, bytes).unwrap();
+        let good =
+            repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml");
+        let run = changelint(&[
+            "check",
+            "--before",
+            &good,
+            "--after",
+            &bad.display().to_string(),
+        ]);
+        assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&bad.display().to_string()),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
+        run
+    }
+
+    #[test]
+    fn invalid_yaml_names_file_and_line() {
+        let run = check_bad(
+            "broken.yaml",
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n",
+        );
+        assert!(run.stderr.contains("broken.yaml:"), "{}", run.stderr);
+    }
+
+    #[test]
+    fn invalid_json_names_file_and_line() {
+        let run = check_bad(
+            "broken.json",
+            b"{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",,\n}\n",
+        );
+        assert!(run.stderr.contains("broken.json:3"), "{}", run.stderr);
+    }
+
+    #[test]
+    fn empty_file() {
+        let run = check_bad("empty.yaml", b"");
+        assert!(
+            run.stderr.contains("no YAML or JSON document"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn non_utf8_bytes() {
+        let run = check_bad(
+            "latin1.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n",
+        );
+        assert!(
+            run.stderr
+                .contains("latin1.yaml:3: file is not valid UTF-8"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn alias_bomb() {
+        let mut bomb = String::from(
+            "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
+        );
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let alias = format!("*{prev}");
+            writeln!(bomb, "{name}: &{name} [{}]", [alias.as_str(); 9].join(", ")).unwrap();
+        }
+        let run = check_bad("bomb.yaml", bomb.as_bytes());
+        assert!(run.stderr.contains("alias bomb"), "{}", run.stderr);
+    }
+
+    #[test]
+    fn object_over_the_api_server_limit() {
+        let mut big =
+            String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n");
+        let line = format!("  k{{}}: \"{}\"\n", "x".repeat(1000));
+        for i in 0..3200 {
+            big.push_str(&line.replace("{}", &i.to_string()));
+        }
+        let run = check_bad("big.yaml", big.as_bytes());
+        assert!(
+            run.stderr.contains("over the API server's limit"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn unrendered_helm_template_gets_a_hint() {
+        let template = fs::read(fixture("corpus/diffs/vpc-cni-init-container-resources/before/charts__aws-vpc-cni__templates__daemonset.yaml")).unwrap();
+        let run = check_bad("daemonset.yaml", &template);
+        assert!(run.stderr.contains("helm template"), "{}", run.stderr);
+    }
+
+    #[test]
+    fn a_directory_with_a_bad_file_names_that_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("ok.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        fs::create_dir(dir.path().join("nested")).unwrap();
+        fs::write(dir.path().join("nested/bad.yml"), "a: b: c\n").unwrap();
+        let root = dir.path().display().to_string();
+        let run = changelint(&["audit", &root]);
+        assert_eq!(run.code, 2);
+        assert!(
+            run.stderr.contains(
+                &Path::new(&root)
+                    .join("nested/bad.yml")
+                    .display()
+                    .to_string()
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("bad.yml:1"), "{}", run.stderr);
+    }
+}
