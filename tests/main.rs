@@ -5,4 +5,5 @@ mod util;
 
 mod audit;
 mod cli;
+mod git_input;
 mod inputs;

@@ -50,6 +50,7 @@ pub struct CommonArgs {
 
 /// `changelint check`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["before", "base"])))]
 pub struct CheckArgs {
     /// The state before the change: a file, a directory (recursive: .yaml .yml .json) or `-`.
     #[arg(long, value_name = "PATH", requires = "after")]
@@ -57,6 +58,15 @@ pub struct CheckArgs {
     /// The state after the change: a file, a directory or `-`.
     #[arg(long, value_name = "PATH", requires = "before")]
     pub after: Option<String>,
+    /// Read the before side from this git ref (with --head; no checkout needed).
+    #[arg(long, value_name = "REF", requires = "head", conflicts_with_all = ["before", "after"])]
+    pub base: Option<String>,
+    /// Read the after side from this git ref (with --base).
+    #[arg(long, value_name = "REF", requires = "base")]
+    pub head: Option<String>,
+    /// The git repository for --base/--head.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: std::path::PathBuf,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -80,4 +90,14 @@ pub enum Format {
     Text,
     /// One JSON object: verdict, findings, impact, exemptions.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: a test suite per rule, a test case per rule and object.
+    Junit,
+    /// GitHub Actions annotations; appends the report to `$GITHUB_STEP_SUMMARY` when set.
+    Github,
+    /// The impact report in GitHub-flavoured Markdown, ready for a pull-request comment.
+    Markdown,
+    /// The impact report as one self-contained HTML page with a chart.
+    Html,
 }

@@ -73,7 +73,15 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{shown}: cannot read"))
 }
 
-fn check_size(name: &str, size: u64) -> Result<()> {
+/// Whether a path names a manifest by its extension (.yaml .yml .json).
+pub fn is_manifest_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e))
+}
+
+/// Refuses files over the size limit before reading them.
+pub fn check_size(name: &str, size: u64) -> Result<()> {
     if size > MAX_FILE_BYTES {
         bail!(
             "{name}: file is larger than {} MiB; refusing to read it",

@@ -1,6 +1,7 @@
 //! `changelint`: thin glue between the command line, the file system and the policy engine.
 
 mod args;
+mod git;
 mod inputs;
 mod output;
 
@@ -61,15 +62,8 @@ fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Explain { rule } => {
             let rule = registry::find(&rule)
                 .ok_or_else(|| anyhow!("unknown rule `{rule}`; `changelint rules` lists them"))?;
-            let meta = rule.meta();
-            println!(
-                "# {} ({})\n\n{}\n\nDefault severity: {}\n\n{}",
-                meta.id,
-                meta.code,
-                meta.summary,
-                meta.severity,
-                meta.docs.trim_end()
-            );
+            // The same text as docs/rules/<id>.md.
+            print!("{}", output::docs::rule_markdown(rule.meta()));
             Ok(ExitStatus::Success)
         }
         Command::Rules => {
@@ -102,17 +96,17 @@ fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
-    let (Some(before_arg), Some(after_arg)) = (&args.before, &args.after) else {
-        return Err(anyhow!("check needs --before PATH and --after PATH"));
-    };
-    if before_arg == "-" && after_arg == "-" {
-        return Err(anyhow!(
-            "only one of --before and --after can read stdin (`-`)"
-        ));
-    }
     let policy = load_policy(&args.common)?;
-    let before = inputs::read_tree(before_arg)?;
-    let after = inputs::read_tree(after_arg)?;
+    let (before, after) = match (&args.before, &args.after, &args.base, &args.head) {
+        (Some(before), Some(after), _, _) => {
+            if before == "-" && after == "-" {
+                return Err(anyhow!("only one of --before and --after can read stdin (`-`)"));
+            }
+            (inputs::read_tree(before)?, inputs::read_tree(after)?)
+        }
+        (_, _, Some(base), Some(head)) => git::read_refs(&args.repo, base, head)?,
+        _ => return Err(anyhow!("check needs --before PATH --after PATH, or --base REF --head REF")),
+    };
     let mut change = changelint_policies::load_change(&before, &after, &policy)?;
     change.inventory = load_inventory(&args.common)?;
     let report = changelint_policies::check(&change, &policy);

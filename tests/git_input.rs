@@ -1,0 +1,167 @@
+//! `--base REF --head REF`: the same change read from git gives the same verdict and findings as
+//! the same change given as trees.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{changelint_json, fixture, repo_path};
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&path, &target);
+        } else {
+            fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A repository with two commits: `before` then `after`, as `base` and `head`.
+fn repo_of(before: &Path, after: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    copy_tree(before, dir.path());
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "before"]);
+    git(dir.path(), &["tag", "base"]);
+    for entry in fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n != ".git") {
+            if path.is_dir() {
+                fs::remove_dir_all(path).unwrap()
+            } else {
+                fs::remove_file(path).unwrap()
+            }
+        }
+    }
+    copy_tree(after, dir.path());
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "after"]);
+    dir
+}
+
+/// Findings without their file names (which differ by input form).
+fn summary(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["rule"], f["severity"], f["line"], f["pointer"], f["message"]
+            )
+        })
+        .collect()
+}
+
+fn assert_same_from_git_and_trees(before: &str, after: &str) {
+    let (before, after) = (Path::new(before), Path::new(after));
+    let repo = repo_of(before, after);
+    let repo_dir = repo.path().display().to_string();
+    let (tree_code, from_trees) = changelint_json(&[
+        "check",
+        "--before",
+        &before.display().to_string(),
+        "--after",
+        &after.display().to_string(),
+    ]);
+    let (git_code, from_git) = changelint_json(&[
+        "check", "--base", "base", "--head", "HEAD", "--repo", &repo_dir,
+    ]);
+    assert_eq!(tree_code, git_code, "{from_git:#}");
+    assert_eq!(from_trees["verdict"], from_git["verdict"]);
+    assert_eq!(summary(&from_trees), summary(&from_git));
+}
+
+#[test]
+fn incident_from_git_refs_matches_the_trees() {
+    assert_same_from_git_and_trees(
+        &repo_path("examples/incident/before"),
+        &repo_path("examples/incident/after"),
+    );
+}
+
+#[test]
+fn corpus_commits_from_git_refs_match_the_trees() {
+    for case in [
+        "flannel-remove-cpu-memory-limits",
+        "otel-operator-remove-default-resources",
+        "microservices-demo-add-resource-limits",
+    ] {
+        let dir = fixture(&format!("corpus/diffs/{case}"));
+        assert_same_from_git_and_trees(&format!("{dir}/before"), &format!("{dir}/after"));
+    }
+}
+
+#[test]
+fn a_renamed_file_pairs_with_its_old_self() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    fs::create_dir_all(dir.path().join("before/old")).unwrap();
+    fs::create_dir_all(dir.path().join("after/new")).unwrap();
+    fs::copy(
+        format!("{fixture}/before.yaml"),
+        dir.path().join("before/old/shipper.yaml"),
+    )
+    .unwrap();
+    fs::copy(
+        format!("{fixture}/after.yaml"),
+        dir.path().join("after/new/shipper.yaml"),
+    )
+    .unwrap();
+    let repo = repo_of(&dir.path().join("before"), &dir.path().join("after"));
+    let (code, report) = changelint_json(&[
+        "check",
+        "--base",
+        "base",
+        "--head",
+        "HEAD",
+        "--repo",
+        &repo.path().display().to_string(),
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["findings"][0]["rule"], "limits-removed");
+    assert_eq!(report["findings"][0]["file"], "base:old/shipper.yaml");
+}
+
+#[test]
+fn a_bad_ref_is_a_clear_error() {
+    let repo = repo_of(
+        Path::new(&repo_path("examples/incident/before")),
+        Path::new(&repo_path("examples/incident/after")),
+    );
+    let run = crate::util::changelint(&[
+        "check",
+        "--base",
+        "no-such-ref",
+        "--head",
+        "HEAD",
+        "--repo",
+        &repo.path().display().to_string(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no-such-ref"), "{}", run.stderr);
+}
