@@ -1,7 +1,7 @@
 //! `changelint check`: the verdicts and messages of issue #2's "done when" list, and the
 //! contracts of DESIGN.md section 3 (exit codes, JSON shape, file:line).
 
-use crate::util::{changelint, changelint_json, fixture, repo_path, rules_of};
+use crate::util::{changelint, changelint_json, repo_path, rules_of};
 
 /// The README's first command: the bundled incident is denied with `limits-removed` on the lines
 /// the incident's diff deleted.
@@ -190,7 +190,7 @@ fn corpus_diffs_get_the_expected_verdicts() {
         ("weave-raise-cpu-requests-10m-to-50m", "warn"),
     ];
     for (case, verdict) in cases {
-        let dir = fixture(&format!("corpus/diffs/{case}"));
+        let dir = repo_path(&format!("policies/fixtures/diffs/{case}"));
         let single = std::path::Path::new(&dir).join("before.yaml").exists();
         let (before, after) = if single {
             (format!("{dir}/before.yaml"), format!("{dir}/after.yaml"))

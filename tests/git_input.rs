@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{changelint_json, fixture, repo_path};
+use crate::util::{changelint_json, repo_path};
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -39,7 +39,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// A repository with two commits: `before` then `after`, as `base` and `head`.
-fn repo_of(before: &Path, after: &Path) -> tempfile::TempDir {
+pub fn repo_of(before: &Path, after: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q", "-b", "main"]);
     copy_tree(before, dir.path());
@@ -63,7 +63,7 @@ fn repo_of(before: &Path, after: &Path) -> tempfile::TempDir {
 }
 
 /// Findings without their file names (which differ by input form).
-fn summary(report: &serde_json::Value) -> Vec<String> {
+pub fn summary(report: &serde_json::Value) -> Vec<String> {
     report["findings"]
         .as_array()
         .unwrap()
@@ -111,7 +111,7 @@ fn corpus_commits_from_git_refs_match_the_trees() {
         "otel-operator-remove-default-resources",
         "microservices-demo-add-resource-limits",
     ] {
-        let dir = fixture(&format!("corpus/diffs/{case}"));
+        let dir = repo_path(&format!("policies/fixtures/diffs/{case}"));
         assert_same_from_git_and_trees(&format!("{dir}/before"), &format!("{dir}/after"));
     }
 }

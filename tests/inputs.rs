@@ -361,7 +361,7 @@ mod bad_input {
 
     #[test]
     fn unrendered_helm_template_gets_a_hint() {
-        let template = fs::read(fixture("corpus/diffs/vpc-cni-init-container-resources/before/charts__aws-vpc-cni__templates__daemonset.yaml")).unwrap();
+        let template = fs::read(repo_path("policies/fixtures/diffs/vpc-cni-init-container-resources/before/charts__aws-vpc-cni__templates__daemonset.yaml")).unwrap();
         let run = check_bad("daemonset.yaml", &template);
         assert!(run.stderr.contains("helm template"), "{}", run.stderr);
     }

@@ -5,5 +5,6 @@ mod util;
 
 mod audit;
 mod cli;
+mod diff_input;
 mod git_input;
 mod inputs;

@@ -21,6 +21,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Check the current state only: containers without limits, unsafe rollouts.
     Audit(AuditArgs),
+    /// Check a change record alone: its required sections present and not empty.
+    Record(RecordArgs),
     /// Print a rule's documentation.
     Explain {
         /// Rule id (`limits-removed`) or code (`CL101`).
@@ -50,7 +52,7 @@ pub struct CommonArgs {
 
 /// `changelint check`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("change").required(true).args(["before", "base"])))]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["before", "base", "diff"])))]
 pub struct CheckArgs {
     /// The state before the change: a file, a directory (recursive: .yaml .yml .json) or `-`.
     #[arg(long, value_name = "PATH", requires = "after")]
@@ -64,12 +66,37 @@ pub struct CheckArgs {
     /// Read the after side from this git ref (with --base).
     #[arg(long, value_name = "REF", requires = "base")]
     pub head: Option<String>,
-    /// The git repository for --base/--head.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub repo: std::path::PathBuf,
+    /// A unified diff (git or plain `diff -u`) on its own, as a pipeline that only has the patch.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["before", "after", "base", "head"])]
+    pub diff: Option<PathBuf>,
+    /// The repository for --base/--head (default: the current directory); with --diff, the
+    /// files the patch applies to, so full before/after files are judged.
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// The change record (Markdown), or `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<String>,
+    /// Take the change record from a pull request's body in a GitHub event payload
+    /// (`$GITHUB_EVENT_PATH`).
+    #[arg(long, value_name = "FILE", conflicts_with = "record")]
+    pub record_from_github_event: Option<PathBuf>,
     /// Shared options.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `changelint record`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["file", "template"])))]
+pub struct RecordArgs {
+    /// The record (Markdown), or `-` for stdin.
+    pub file: Option<String>,
+    /// Print the change-record template that passes every record rule.
+    #[arg(long)]
+    pub template: bool,
+    /// Policy file naming the required sections.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// `changelint audit`.

@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use changelint_policies::SourceFile;
 
-use crate::inputs::{check_size, is_manifest_path};
+use changelint_policies::input::is_manifest_path;
+
+use crate::inputs::check_size;
 
 /// One file changed between the refs.
 struct Changed {
@@ -61,12 +63,7 @@ pub fn read_refs(
     let changed = parse_name_status(&diff)?;
     let changed: Vec<Changed> = changed
         .into_iter()
-        .filter(|c| {
-            c.old
-                .iter()
-                .chain(&c.new)
-                .any(|p| is_manifest_path(Path::new(p)))
-        })
+        .filter(|c| c.old.iter().chain(&c.new).any(|p| is_manifest_path(p)))
         .collect();
 
     let dirs: Vec<String> = changed
@@ -82,7 +79,7 @@ pub fn read_refs(
         Ok(listing
             .split(|b| *b == 0)
             .filter_map(|p| std::str::from_utf8(p).ok())
-            .filter(|p| is_manifest_path(Path::new(p)))
+            .filter(|p| is_manifest_path(p))
             .filter(|p| {
                 let dir = p.rsplit_once('/').map_or("", |(dir, _)| dir);
                 dirs.iter().any(|d| d == dir)

@@ -5,9 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use changelint_policies::SourceFile;
-
-/// Extensions read from directories.
-const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+use changelint_policies::input::is_manifest_path;
 
 /// Largest file read; larger ones are refused before they are read.
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -47,11 +45,7 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
     {
         let entry = entry.with_context(|| format!("{arg}: cannot walk the directory"))?;
         let path = entry.path();
-        let wanted = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.contains(&e));
-        if !entry.file_type().is_file() || !wanted {
+        if !entry.file_type().is_file() || !is_manifest_path(&path.to_string_lossy()) {
             continue;
         }
         let relative = path.strip_prefix(root).unwrap_or(path);
@@ -71,13 +65,6 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
         .len();
     check_size(&shown.to_string(), size)?;
     std::fs::read(path).with_context(|| format!("{shown}: cannot read"))
-}
-
-/// Whether a path names a manifest by its extension (.yaml .yml .json).
-pub fn is_manifest_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e))
 }
 
 /// Refuses files over the size limit before reading them.

@@ -4,16 +4,18 @@ mod args;
 mod git;
 mod inputs;
 mod output;
+mod patch;
 
 use std::io;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
+use changelint_policies::record::{self, ChangeRecord};
 use changelint_policies::scope::Inventory;
 use changelint_policies::{Policy, Report, SourceFile, Verdict, registry};
 use clap::Parser as _;
 
-use args::{AuditArgs, CheckArgs, Cli, Command, CommonArgs};
+use args::{AuditArgs, CheckArgs, Cli, Command, CommonArgs, RecordArgs};
 use output::Sources;
 
 /// The process exit status: the contract pipelines depend on.
@@ -59,6 +61,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Audit(args) => audit(&args),
+        Command::Record(args) => record(&args),
         Command::Explain { rule } => {
             let rule = registry::find(&rule)
                 .ok_or_else(|| anyhow!("unknown rule `{rule}`; `changelint rules` lists them"))?;
@@ -89,28 +92,162 @@ fn load_policy(common: &CommonArgs) -> Result<Policy> {
 }
 
 fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
-    let Some(path) = &common.inventory else { return Ok(None) };
+    let Some(path) = &common.inventory else {
+        return Ok(None);
+    };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read inventory", path.display()))?;
-    Ok(Some(Inventory::from_yaml(&path.display().to_string(), &text)?))
+    Ok(Some(Inventory::from_yaml(
+        &path.display().to_string(),
+        &text,
+    )?))
 }
 
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let policy = load_policy(&args.common)?;
-    let (before, after) = match (&args.before, &args.after, &args.base, &args.head) {
+    let record_text = read_record(args)?;
+    let (mut change, sources) = match (&args.before, &args.after, &args.base, &args.diff) {
         (Some(before), Some(after), _, _) => {
             if before == "-" && after == "-" {
-                return Err(anyhow!("only one of --before and --after can read stdin (`-`)"));
+                return Err(anyhow!(
+                    "only one of --before and --after can read stdin (`-`)"
+                ));
             }
-            (inputs::read_tree(before)?, inputs::read_tree(after)?)
+            let (before, after) = (inputs::read_tree(before)?, inputs::read_tree(after)?);
+            (
+                changelint_policies::load_change(&before, &after, &policy)?,
+                [before, after],
+            )
         }
-        (_, _, Some(base), Some(head)) => git::read_refs(&args.repo, base, head)?,
-        _ => return Err(anyhow!("check needs --before PATH --after PATH, or --base REF --head REF")),
+        (_, _, Some(base), _) => {
+            let head = args.head.as_deref().context("--base needs --head")?;
+            let repo = args.repo.as_deref().unwrap_or(std::path::Path::new("."));
+            let (before, after) = git::read_refs(repo, base, head)?;
+            (
+                changelint_policies::load_change(&before, &after, &policy)?,
+                [before, after],
+            )
+        }
+        (_, _, _, Some(diff)) => {
+            let text = std::fs::read_to_string(diff)
+                .with_context(|| format!("{}: cannot read diff", diff.display()))?;
+            let name = diff.display().to_string();
+            match &args.repo {
+                Some(repo) => {
+                    let (before, after) = patch::full_files(&name, &text, repo)?;
+                    (
+                        changelint_policies::load_change(&before, &after, &policy)?,
+                        [before, after],
+                    )
+                }
+                None => (
+                    changelint_policies::load_diff(&name, &text, &policy)?,
+                    [
+                        vec![SourceFile::new(name.clone(), text.into_bytes())],
+                        Vec::new(),
+                    ],
+                ),
+            }
+        }
+        _ => {
+            return Err(anyhow!(
+                "check needs --before PATH --after PATH, --base REF --head REF, or --diff FILE"
+            ));
+        }
     };
-    let mut change = changelint_policies::load_change(&before, &after, &policy)?;
     change.inventory = load_inventory(&args.common)?;
+    change.record = record_text.map(|(name, text)| ChangeRecord::parse(&name, &text));
     let report = changelint_policies::check(&change, &policy);
-    finish(&report, &args.common, &[&before, &after])
+    let mut sources = Vec::from(sources);
+    if let Some(record) = &change.record {
+        let text = read_record(args)?.map(|(_, text)| text).unwrap_or_default();
+        sources.push(vec![SourceFile::new(
+            record.file.clone(),
+            text.into_bytes(),
+        )]);
+    }
+    finish(&report, &args.common, &sources.iter().collect::<Vec<_>>())
+}
+
+/// The record from `--record FILE` (or stdin) or from a GitHub event's pull request body.
+fn read_record(args: &CheckArgs) -> Result<Option<(String, String)>> {
+    if let Some(path) = &args.record {
+        let text = if path == "-" {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut io::stdin(), &mut text)
+                .context("reading the record from stdin")?;
+            text
+        } else {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("{path}: cannot read the change record"))?
+        };
+        let name = if path == "-" {
+            "<stdin>".to_owned()
+        } else {
+            path.clone()
+        };
+        return Ok(Some((name, text)));
+    }
+    if let Some(event) = &args.record_from_github_event {
+        let shown = event.display().to_string();
+        let json = std::fs::read_to_string(event)
+            .with_context(|| format!("{shown}: cannot read the GitHub event"))?;
+        let body = record::pull_request_body(&json)
+            .with_context(|| format!("{shown}: no pull request body"))?;
+        return Ok(Some((format!("{shown} (pull request body)"), body)));
+    }
+    Ok(None)
+}
+
+fn record(args: &RecordArgs) -> Result<ExitStatus> {
+    if args.template {
+        print!("{}", record::TEMPLATE);
+        return Ok(ExitStatus::Success);
+    }
+    let path = args
+        .file
+        .as_deref()
+        .context("record needs a FILE or --template")?;
+    let text = if path == "-" {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin(), &mut text).context("reading stdin")?;
+        text
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("{path}: cannot read the change record"))?
+    };
+    let policy = match &args.policy {
+        Some(p) => Policy::from_yaml(
+            &p.display().to_string(),
+            &std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read policy", p.display()))?,
+        )?,
+        None => Policy::default(),
+    };
+    let parsed = ChangeRecord::parse(path, &text);
+    let sections = record::required_sections(&parsed, &policy.record);
+    let mut complete = true;
+    for section in &sections {
+        let at = section
+            .line
+            .map(|l| format!("{path}:{l}"))
+            .unwrap_or_else(|| path.to_owned());
+        let state = match section.state {
+            record::SectionState::Present => "present",
+            record::SectionState::Missing => "missing",
+            record::SectionState::Placeholder => "only a placeholder",
+            record::SectionState::Undeclared => "undeclared",
+        };
+        complete &= section.state == record::SectionState::Present;
+        println!("{at}: {}: {state}", section.name);
+    }
+    if complete {
+        println!("record: complete");
+        Ok(ExitStatus::Success)
+    } else {
+        println!("record: incomplete (`changelint record --template` prints a record that passes)");
+        Ok(ExitStatus::Findings)
+    }
 }
 
 fn audit(args: &AuditArgs) -> Result<ExitStatus> {

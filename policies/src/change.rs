@@ -7,6 +7,7 @@ use crate::config::Policy;
 use crate::object::{Identity, Object};
 use crate::podspec::ContainerList;
 use crate::quantity::Quantity;
+use crate::record::ChangeRecord;
 use crate::resources::{Class, Owner, Slot, owners};
 use crate::scope::{Inventory, Target, targets};
 
@@ -382,6 +383,8 @@ pub struct ChangeSet {
     pub limit_ranges: Vec<LimitRangeDefault>,
     /// The fleet, when the caller knows it (`--inventory`).
     pub inventory: Option<Inventory>,
+    /// The change record (`--record`, or a pull request's body), when there is one.
+    pub record: Option<ChangeRecord>,
 }
 
 impl ChangeSet {
@@ -392,7 +395,40 @@ impl ChangeSet {
             pairs: pair_objects(before, after, policy),
             limit_ranges,
             inventory: None,
+            record: None,
         }
+    }
+
+    /// Changed pairs whose limits or requests differ: what the record must speak of.
+    pub fn resource_changes<'a>(&'a self, policy: &'a Policy) -> impl Iterator<Item = &'a Pair> {
+        self.pairs.iter().filter(move |p| {
+            p.changed() && !policy.skips(p.current().namespace()) && !p.resource_deltas().is_empty()
+        })
+    }
+
+    /// Whether the record's rollout section declares stages or a canary.
+    pub fn declares_staged_rollout(&self, policy: &Policy) -> bool {
+        let Some(section) = self
+            .record
+            .as_ref()
+            .and_then(|r| r.find(&policy.record.rollout))
+        else {
+            return false;
+        };
+        let text = section.text.to_lowercase();
+        !section.is_placeholder()
+            && [
+                "canary",
+                "stage",
+                "phase",
+                "wave",
+                "%",
+                "soak",
+                "one cluster",
+                "first cluster",
+            ]
+            .iter()
+            .any(|word| text.contains(word))
     }
 
     /// Where an object is deployed, by the policy's path patterns and labels.

@@ -1,6 +1,7 @@
 //! The impact model: what a change does to resources, per workload and container, and how far
 //! it reaches. Outputs render it (the Markdown report's table, JSON's `impact` object).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -8,9 +9,11 @@ use serde::Serialize;
 
 use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
 use crate::config::Policy;
+use crate::finding::Finding;
 use crate::object::{Identity, Object};
 use crate::podspec::{is_node_level, pod_spec_pointer};
 use crate::quantity::format_total;
+use crate::record::{SectionState, SectionStatus, required_sections};
 use crate::resources::Class;
 
 /// What the change does, as a reviewer reads it.
@@ -20,6 +23,44 @@ pub struct Impact {
     pub workloads: Vec<WorkloadImpact>,
     /// Number of objects changed (added, removed or modified) in all.
     pub objects_changed: usize,
+    /// Deployment targets the change reaches, by category (`clusters`, `tenants`, ...).
+    pub targets: BTreeMap<String, Vec<String>>,
+    /// The change record's required sections, when a record was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordStatus>,
+}
+
+/// The change record as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordStatus {
+    /// The record's file.
+    pub file: String,
+    /// Each required section and its state.
+    pub sections: Vec<SectionStatus>,
+    /// Whether the record's rollout section declares stages or a canary.
+    pub staged_rollout: bool,
+}
+
+impl RecordStatus {
+    /// The record's sections, with Resource Impact marked undeclared when a finding says so.
+    pub fn of(change: &ChangeSet, policy: &Policy, findings: &[Finding]) -> Option<Self> {
+        let record = change.record.as_ref()?;
+        let mut sections = required_sections(record, &policy.record);
+        let undeclared = findings
+            .iter()
+            .any(|f| f.rule == "resource-impact-undeclared");
+        if let Some(first) = sections
+            .first_mut()
+            .filter(|s| undeclared && s.state == SectionState::Present)
+        {
+            first.state = SectionState::Undeclared;
+        }
+        Some(Self {
+            file: record.file.clone(),
+            sections,
+            staged_rollout: change.declares_staged_rollout(policy),
+        })
+    }
 }
 
 /// One workload (or agent config) whose limits or requests change.
@@ -77,6 +118,12 @@ impl Impact {
                 continue;
             }
             impact.objects_changed += 1;
+            for target in ChangeSet::targets(pair.current(), policy) {
+                let names = impact.targets.entry(target.category).or_default();
+                if !names.contains(&target.name) {
+                    names.push(target.name);
+                }
+            }
             let reach = reach(change, pair, policy);
             let changes: Vec<ResourceChange> = pair
                 .resource_deltas()

@@ -53,6 +53,15 @@ impl InputError {
     }
 }
 
+/// Extensions of the files changelint reads as manifests.
+pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// Whether a path names a manifest by its extension.
+pub fn is_manifest_path(path: &str) -> bool {
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| MANIFEST_EXTENSIONS.contains(&ext))
+}
+
 /// Reads every object of a file. Empty documents are skipped; a file with none is an error.
 pub fn load_objects(file: &SourceFile, limits: &Limits) -> Result<Vec<Object>, InputError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| {

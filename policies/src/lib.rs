@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod change;
 pub mod config;
+pub mod diff;
 pub mod exemption;
 pub mod finding;
 pub mod impact;
@@ -21,6 +22,7 @@ pub mod input;
 pub mod object;
 pub mod podspec;
 pub mod quantity;
+pub mod record;
 pub mod registry;
 pub mod report;
 pub mod resources;
@@ -54,6 +56,52 @@ pub fn load_change(
         Ok(objects)
     };
     Ok(ChangeSet::new(read(before)?, read(after)?, policy))
+}
+
+/// Reads a unified diff on its own, as a pipeline that only has the patch: each manifest's hunks
+/// are rebuilt into partial before and after documents (removed keys under their parents), judged
+/// with the same rules, and every line points back into the real files.
+pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeSet, InputError> {
+    let patches = diff::parse_unified_diff(text).map_err(|e| InputError {
+        file: diff_file.to_owned(),
+        line: Some(e.line),
+        message: e.message,
+    })?;
+    let limits = Limits::default();
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for patch in patches
+        .iter()
+        .filter(|p| !p.is_binary && input::is_manifest_path(p.path()))
+    {
+        let sides = patch.partial_sides();
+        let pairing = patch.path().to_owned();
+        for (side, path, out) in [
+            (&sides.before, &patch.old_path, &mut before),
+            (&sides.after, &patch.new_path, &mut after),
+        ] {
+            let Some(path) = path else { continue };
+            if side.text.trim().is_empty() {
+                continue;
+            }
+            let file = SourceFile {
+                path: path.clone(),
+                pairing_path: pairing.clone(),
+                bytes: side.text.clone().into_bytes(),
+            };
+            let objects = input::load_objects(&file, &limits).map_err(|e| InputError {
+                file: format!("{diff_file} ({path})"),
+                line: e.line.and_then(|l| side.original_line(l as usize)),
+                message: e.message,
+            })?;
+            for mut object in objects {
+                std::sync::Arc::make_mut(&mut object.lines)
+                    .remap(|line| side.original_line(line as usize));
+                out.push(object);
+            }
+        }
+    }
+    Ok(ChangeSet::new(before, after, policy))
 }
 
 /// Builds the change set of one object before and after: what an admission request holds.
@@ -102,10 +150,12 @@ pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
         findings.push(finding);
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let mut impact = Impact::of(change, policy);
+    impact.record = impact::RecordStatus::of(change, policy, &findings);
     Report {
         verdict: Verdict::of(&findings),
         findings,
-        impact: Impact::of(change, policy),
+        impact,
         exemptions,
         audit: None,
     }

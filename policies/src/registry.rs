@@ -4,7 +4,8 @@ use crate::rule::Rule;
 use crate::rules::{
     blast_radius_rollout::BlastRadiusRollout, blast_radius_scope::BlastRadiusScope,
     limits_missing::LimitsMissing, limits_raised::LimitsRaised, limits_removed::LimitsRemoved,
-    requests_removed::RequestsRemoved,
+    requests_removed::RequestsRemoved, resource_impact_missing::ResourceImpactMissing,
+    resource_impact_undeclared::ResourceImpactUndeclared,
 };
 
 /// Every rule, in docs order.
@@ -13,6 +14,8 @@ pub static RULES: &[&dyn Rule] = &[
     &RequestsRemoved,
     &LimitsRaised,
     &LimitsMissing,
+    &ResourceImpactMissing,
+    &ResourceImpactUndeclared,
     &BlastRadiusRollout,
     &BlastRadiusScope,
 ];

@@ -203,10 +203,16 @@ fn config_owners(value: &Value, keys: &ResourceKeys) -> Vec<Owner> {
             return;
         };
         let owner_path = &path[..path.len() - pattern.segments.len()];
-        let name = if owner_path.is_empty() {
+        // Keys a rebuilt diff hunk invented to hold its lines are not part of the name.
+        let shown: Vec<&str> = owner_path
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != crate::diff::SYNTHETIC_KEY)
+            .collect();
+        let name = if shown.is_empty() {
             "(top level)".to_owned()
         } else {
-            owner_path.join(".")
+            shown.join(".")
         };
         let owner_pointer = pointer_of(owner_path);
         let pointer = pointer_of(path);

@@ -3,7 +3,8 @@
 use crate::change::{ChangeSet, Pair};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
-use crate::object::Object;
+use crate::object::{Identity, Object};
+use crate::record::ChangeRecord;
 
 /// A rule's fixed description: what users see in `changelint rules` and `explain`.
 #[derive(Debug, Clone, Copy)]
@@ -82,3 +83,40 @@ pub fn checked_pairs<'a>(
         .iter()
         .filter(|p| p.changed() && !policy.skips(p.current().namespace()))
 }
+
+/// The identity findings about the change record itself carry.
+pub fn record_identity(record: &ChangeRecord) -> Identity {
+    Identity {
+        api_version: String::new(),
+        kind: "ChangeRecord".to_owned(),
+        namespace: None,
+        name: record.file.clone(),
+    }
+}
+
+/// A finding located in the change record (file and line of the Markdown).
+pub fn record_finding(
+    meta: &'static RuleMeta,
+    severity: Severity,
+    object: Identity,
+    record: &ChangeRecord,
+    line: u32,
+    message: String,
+    fix: String,
+) -> Finding {
+    Finding {
+        rule: meta.id,
+        severity,
+        object,
+        file: Some(record.file.as_str().into()),
+        line: Some(line),
+        pointer: String::new(),
+        message,
+        before: None,
+        after: None,
+        fix,
+    }
+}
+
+/// Where the fix text of record findings sends the author.
+pub const TEMPLATE_HINT: &str = "Start from the change-record template: `changelint record --template` (policies/change-record-template.md).";

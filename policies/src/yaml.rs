@@ -80,9 +80,18 @@ impl LineMap {
         }
     }
 
-    /// Records the line of a pointer; used when building documents from other sources.
+    /// Records the line of a pointer.
     pub fn insert(&mut self, pointer: String, line: u32) {
         self.lines.insert(pointer, line);
+    }
+
+    /// Rewrites every line through `map` (a rebuilt text's lines back to the file's own);
+    /// pointers whose line maps to nothing fall back to their ancestors.
+    pub fn remap(&mut self, map: impl Fn(u32) -> Option<u32>) {
+        self.lines = std::mem::take(&mut self.lines)
+            .into_iter()
+            .filter_map(|(pointer, line)| map(line).map(|line| (pointer, line)))
+            .collect();
     }
 }
 

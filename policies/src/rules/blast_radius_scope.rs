@@ -71,7 +71,7 @@ impl Rule for BlastRadiusScope {
                 .iter()
                 .any(|d| d.kind == DeltaKind::Removed && d.class == Class::Limit)
         });
-        let staged = false; // WIRE-RECORD: change.declares_staged_rollout(policy)
+        let staged = change.declares_staged_rollout(policy);
         for (category, targets) in by_category {
             if targets.len() <= max {
                 continue;

@@ -6,6 +6,8 @@ pub mod limits_missing;
 pub mod limits_raised;
 pub mod limits_removed;
 pub mod requests_removed;
+pub mod resource_impact_missing;
+pub mod resource_impact_undeclared;
 
 #[cfg(test)]
 mod fixture_tests {
@@ -15,6 +17,7 @@ mod fixture_tests {
     use std::fmt::Write as _;
     use std::path::Path;
 
+    use crate::record::ChangeRecord;
     use crate::registry::RULES;
     use crate::scope::Inventory;
     use crate::{Policy, SourceFile, check_on, load_change};
@@ -74,7 +77,7 @@ mod fixture_tests {
         cases
     }
 
-    /// Runs a case with its own `policy.yaml` and `inventory.yaml` when it has them.
+    /// Runs a case with its own `policy.yaml`, `inventory.yaml` and `record.md` when it has them.
     fn run(dir: &Path) -> crate::Report {
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
         let policy = match read("policy.yaml") {
@@ -83,6 +86,7 @@ mod fixture_tests {
         };
         let mut change = load_change(&side(dir, "before"), &side(dir, "after"), &policy)
             .expect("fixtures are valid input");
+        change.record = read("record.md").map(|text| ChangeRecord::parse("record.md", &text));
         change.inventory = read("inventory.yaml").map(|text| {
             Inventory::from_yaml("inventory.yaml", &text).expect("fixture inventory is valid")
         });
