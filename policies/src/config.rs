@@ -256,7 +256,18 @@ impl Policy {
         policy
             .validate()
             .map_err(|(pointer, message)| error(lines.line_of(&pointer), message))?;
-        Ok(policy)
+        Ok(policy.with_rule_ids())
+    }
+
+    /// Rules may be named by id or code (`CL101`); after validation only ids remain, so lookups
+    /// compare ids.
+    fn with_rule_ids(mut self) -> Self {
+        let id = |name: &String| crate::registry::find(name).map_or_else(|| name.clone(), |r| r.meta().id.to_owned());
+        self.rules = self.rules.iter().map(|(name, level)| (id(name), *level)).collect();
+        for rules in self.exemptions.namespaces.values_mut().chain(self.exemptions.labels.values_mut()) {
+            *rules = rules.iter().map(id).collect();
+        }
+        self
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
@@ -408,5 +419,11 @@ mod tests {
         assert_eq!(err.line, Some(2), "{err}");
         let err = Policy::from_yaml("p.yaml", "thresholds:\n  raiseFactor: 0.5\n").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn docs_quote_the_default_policy() {
+        let docs = include_str!("../../docs/policy.md");
+        assert!(docs.contains(DEFAULT_POLICY), "docs/policy.md is stale: copy policies/default-policy.yaml into it");
     }
 }

@@ -141,3 +141,51 @@ mod tests {
         assert_eq!(civil_date(20_474), "2026-01-21");
     }
 }
+
+#[cfg(test)]
+mod check_tests {
+    use crate::{Policy, SourceFile, check_on, load_change};
+
+    const BEFORE: &str = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: log-shipper\n  namespace: runtime-system\n  labels: {team: observability}\n  annotations: {}\nspec:\n  template:\n    spec:\n      containers:\n        - name: shipper\n          resources: {limits: {memory: 256Mi}}\n";
+
+    fn run(annotations: &str, policy: &str, today: &str) -> crate::Report {
+        let after = BEFORE
+            .replace("annotations: {}", &format!("annotations: {{{annotations}}}"))
+            .replace("resources: {limits: {memory: 256Mi}}", "resources: {}");
+        let policy = Policy::from_yaml("p.yaml", policy).unwrap();
+        let file = |text: &str| vec![SourceFile::new("ds.yaml", text.as_bytes().to_vec())];
+        let change = load_change(&file(BEFORE), &file(&after), &policy).unwrap();
+        check_on(&change, &policy, today)
+    }
+
+    #[test]
+    fn annotation_exempts_until_it_expires_and_is_reported() {
+        let annotation = r#""changelint.dev/exempt": "limits-removed; reason=load test INC-42; expires=2026-12-31""#;
+        let report = run(annotation, "", "2026-11-28");
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert_eq!(report.exemptions.len(), 1);
+        assert_eq!(report.exemptions[0].source, "annotation");
+        assert_eq!(report.exemptions[0].reason.as_deref(), Some("load test INC-42"));
+        let expired = run(annotation, "", "2027-01-01");
+        assert_eq!(expired.findings.len(), 1, "an expired exemption no longer applies");
+        assert!(expired.exemptions.is_empty());
+    }
+
+    #[test]
+    fn annotation_naming_another_rule_does_not_exempt() {
+        let report = run(r#""changelint.dev/exempt": "limits-raised""#, "", "2026-11-28");
+        assert_eq!(report.findings.len(), 1);
+    }
+
+    #[test]
+    fn namespace_and_label_exemptions_from_the_policy() {
+        let report = run("", "exemptions:\n  namespaces:\n    runtime-system: [limits-removed]\n", "2026-11-28");
+        assert!(report.findings.is_empty());
+        assert_eq!(report.exemptions[0].source, "namespace");
+        let report = run("", "exemptions:\n  labels:\n    team=observability: [CL101]\n", "2026-11-28");
+        assert!(report.findings.is_empty(), "codes work as well as ids");
+        assert_eq!(report.exemptions[0].source, "label");
+        let report = run("", "exemptions:\n  labels:\n    team=payments: [limits-removed]\n", "2026-11-28");
+        assert_eq!(report.findings.len(), 1);
+    }
+}
