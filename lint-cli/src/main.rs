@@ -105,14 +105,13 @@ fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
 
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let policy = load_policy(&args.common)?;
+    let stdin_users = [args.before.as_deref(), args.after.as_deref(), args.record.as_deref()];
+    if stdin_users.iter().filter(|a| **a == Some("-")).count() > 1 {
+        return Err(anyhow!("only one of --before, --after and --record can read stdin (`-`)"));
+    }
     let record_text = read_record(args)?;
     let (mut change, sources) = match (&args.before, &args.after, &args.base, &args.diff) {
         (Some(before), Some(after), _, _) => {
-            if before == "-" && after == "-" {
-                return Err(anyhow!(
-                    "only one of --before and --after can read stdin (`-`)"
-                ));
-            }
             let (before, after) = (inputs::read_tree(before)?, inputs::read_tree(after)?);
             (
                 changelint_policies::load_change(&before, &after, &policy)?,
@@ -156,16 +155,12 @@ fn check(args: &CheckArgs) -> Result<ExitStatus> {
         }
     };
     change.inventory = load_inventory(&args.common)?;
-    change.record = record_text.map(|(name, text)| ChangeRecord::parse(&name, &text));
-    let report = changelint_policies::check(&change, &policy);
     let mut sources = Vec::from(sources);
-    if let Some(record) = &change.record {
-        let text = read_record(args)?.map(|(_, text)| text).unwrap_or_default();
-        sources.push(vec![SourceFile::new(
-            record.file.clone(),
-            text.into_bytes(),
-        )]);
+    if let Some((name, text)) = record_text {
+        change.record = Some(ChangeRecord::parse(&name, &text));
+        sources.push(vec![SourceFile::new(name, text.into_bytes())]);
     }
+    let report = changelint_policies::check(&change, &policy);
     finish(&report, &args.common, &sources.iter().collect::<Vec<_>>())
 }
 
