@@ -50,9 +50,9 @@ pub fn repo_of(before: &Path, after: &Path) -> tempfile::TempDir {
         let path = entry.unwrap().path();
         if path.file_name().is_some_and(|n| n != ".git") {
             if path.is_dir() {
-                fs::remove_dir_all(path).unwrap()
+                fs::remove_dir_all(path).unwrap();
             } else {
-                fs::remove_file(path).unwrap()
+                fs::remove_file(path).unwrap();
             }
         }
     }

@@ -174,10 +174,13 @@ fn cat_files(repo: &Path, rev: &str, paths: &[(String, String)]) -> Result<Vec<S
         .spawn()
         .context("running git cat-file")?;
     let mut stdin = child.stdin.take().context("git cat-file stdin")?;
-    let requests: String = paths
-        .iter()
-        .map(|(path, _)| format!("{rev}:{path}\n"))
-        .collect();
+    let requests = paths.iter().fold(String::new(), |mut out, (path, _)| {
+        out.push_str(rev);
+        out.push(':');
+        out.push_str(path);
+        out.push('\n');
+        out
+    });
     let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
     let mut reader = BufReader::new(child.stdout.take().context("git cat-file stdout")?);
     let mut files = Vec::new();

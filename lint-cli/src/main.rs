@@ -223,10 +223,7 @@ fn record(args: &RecordArgs) -> Result<ExitStatus> {
     let sections = record::required_sections(&parsed, &policy.record);
     let mut complete = true;
     for section in &sections {
-        let at = section
-            .line
-            .map(|l| format!("{path}:{l}"))
-            .unwrap_or_else(|| path.to_owned());
+        let at = section.line.map_or_else(|| path.to_owned(), |l| format!("{path}:{l}"));
         let state = match section.state {
             record::SectionState::Present => "present",
             record::SectionState::Missing => "missing",

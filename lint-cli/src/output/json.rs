@@ -1,4 +1,5 @@
-//! `--format json`: one object, `{"verdict", "findings", "impact", "exemptions"}` (docs/json.md).
+//! `--format json`: one object, `{"verdict", "findings", "impact", "exemptions"}`, documented in
+//! docs/output-formats.md ("json").
 
 use std::io::{self, Write};
 

@@ -103,7 +103,15 @@ pub fn render(report: &Report, cx: &Context<'_>, out: &mut dyn Write) -> io::Res
 
 /// The fleet audit table: one row per namespace and kind, then the totals.
 fn render_audit_table(audit: &AuditSummary, out: &mut dyn Write) -> io::Result<()> {
-    let header = ["namespace", "kind", "workloads", "containers", "no mem limit", "no requests", "unsafe rollout"];
+    let header = [
+        "namespace",
+        "kind",
+        "workloads",
+        "containers",
+        "no mem limit",
+        "no requests",
+        "unsafe rollout",
+    ];
     let mut rows: Vec<[String; 7]> = audit
         .groups
         .iter()
@@ -111,10 +119,21 @@ fn render_audit_table(audit: &AuditSummary, out: &mut dyn Write) -> io::Result<(
         .collect();
     rows.push(row("total", "", &audit.totals));
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: &[&str]| {
-        cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ")
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
     };
     writeln!(out, "{}", line(&header).trim_end())?;
     for r in &rows {

@@ -1,7 +1,7 @@
 //! `resource-impact-missing` (CL201): the change alters resources and the change record has no
 //! non-empty Resource Impact section.
 
-use crate::change::ChangeSet;
+use crate::change::{ChangeSet, Pair};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::object::Identity;
@@ -59,7 +59,7 @@ impl Rule for ResourceImpactMissing {
     fn check(&self, change: &ChangeSet, policy: &Policy, out: &mut Vec<Finding>) {
         let changed: Vec<&Identity> = change
             .resource_changes(policy)
-            .map(|p| p.identity())
+            .map(Pair::identity)
             .collect();
         let Some(first) = changed.first() else { return };
         let names: Vec<String> = changed.iter().map(ToString::to_string).collect();
