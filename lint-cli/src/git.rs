@@ -112,8 +112,8 @@ pub fn read_refs(
         }
     }
     Ok((
-        cat_files(repo, base, &before)?,
-        cat_files(repo, head, &after)?,
+        cat_files(repo, base, &before, true)?,
+        cat_files(repo, head, &after, false)?,
     ))
 }
 
@@ -159,8 +159,15 @@ fn parse_name_status(output: &[u8]) -> Result<Vec<Changed>> {
     Ok(out)
 }
 
-/// Reads blobs `rev:path` in one `git cat-file --batch` process.
-fn cat_files(repo: &Path, rev: &str, paths: &[(String, String)]) -> Result<Vec<SourceFile>> {
+/// Reads blobs `rev:path` in one `git cat-file --batch` process. Files are shown as `rev:path`
+/// when `name_rev`, else by their plain path (the head side: what a pull request's checkout and
+/// code scanning call the file).
+fn cat_files(
+    repo: &Path,
+    rev: &str,
+    paths: &[(String, String)],
+    name_rev: bool,
+) -> Result<Vec<SourceFile>> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -202,7 +209,7 @@ fn cat_files(repo: &Path, rev: &str, paths: &[(String, String)]) -> Result<Vec<S
         let mut newline = [0u8; 1];
         reader.read_exact(&mut newline)?;
         files.push(SourceFile {
-            path: format!("{rev}:{path}"),
+            path: if name_rev { format!("{rev}:{path}") } else { path.clone() },
             pairing_path: pairing.clone(),
             bytes,
         });

@@ -97,9 +97,31 @@ pub struct Finding {
     pub after: Option<String>,
     /// How to fix it.
     pub fix: String,
+    /// For something removed, where it was removed in the after file (its nearest surviving
+    /// parent): where code-scanning annotations must land, since the removed line is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_location: Option<Location>,
+}
+
+/// A file and line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The file.
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: Option<u32>,
 }
 
 impl Finding {
+    /// Where an annotation on the after tree goes: the removal's place in the after file when
+    /// there is one, else the finding's own location.
+    pub fn annotation_location(&self) -> (Option<&str>, Option<u32>) {
+        match &self.after_location {
+            Some(location) => (Some(&location.file), location.line),
+            None => (self.file.as_deref(), self.line),
+        }
+    }
+
     /// Sort key: file, line, rule, so output is stable across runs.
     pub fn sort_key(&self) -> (Option<&str>, Option<u32>, &str, &str) {
         (self.file.as_deref(), self.line, self.rule, &self.pointer)

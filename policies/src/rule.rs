@@ -5,6 +5,8 @@ use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::object::{Identity, Object};
 use crate::record::ChangeRecord;
+use crate::yaml::escape_token;
+use serde_json::Value;
 
 /// A rule's fixed description: what users see in `changelint rules` and `explain`.
 #[derive(Debug, Clone, Copy)]
@@ -59,11 +61,27 @@ impl FindingAt<'_> {
             before: None,
             after: None,
             fix,
+            after_location: None,
         }
     }
 }
 
 impl Finding {
+    /// Records where a removed value was removed in the after object: the line of its nearest
+    /// sibling that survived (the next one first, so the deleted lines sat just above it), or of
+    /// its nearest surviving parent.
+    #[must_use]
+    pub fn removed_from(mut self, before: &Object, after: Option<&Object>, pointer: &str) -> Self {
+        self.after_location = after.and_then(|after| {
+            let site = removal_site(before, after, pointer)?;
+            match after.locate(&site) {
+                (Some(file), line) => Some(crate::finding::Location { file, line }),
+                (None, _) => None,
+            }
+        });
+        self
+    }
+
     /// Sets the before and after values shown by every output.
     #[must_use]
     pub fn values(mut self, before: Option<String>, after: Option<String>) -> Self {
@@ -115,8 +133,32 @@ pub fn record_finding(
         before: None,
         after: None,
         fix,
+        after_location: None,
     }
 }
 
 /// Where the fix text of record findings sends the author.
 pub const TEMPLATE_HINT: &str = "Start from the change-record template: `changelint record --template` (policies/change-record-template.md).";
+
+/// The pointer, in `after`, that marks where `pointer` of `before` was removed.
+fn removal_site(before: &Object, after: &Object, pointer: &str) -> Option<String> {
+    let mut current = pointer.to_owned();
+    loop {
+        if after.value.pointer(&current).is_some() {
+            return Some(current);
+        }
+        let (parent, token) = current.rsplit_once('/')?;
+        if let Some(Value::Object(siblings)) = before.value.pointer(parent) {
+            let keys: Vec<String> = siblings.keys().map(|k| escape_token(k).into_owned()).collect();
+            if let Some(index) = keys.iter().position(|k| k == token) {
+                let next = keys[index + 1..].iter();
+                let previous = keys[..index].iter().rev();
+                if let Some(site) = next.chain(previous).map(|k| format!("{parent}/{k}")).find(|p| after.value.pointer(p).is_some()) {
+                    return Some(site);
+                }
+            }
+        }
+        let parent_len = parent.len();
+        current.truncate(parent_len);
+    }
+}

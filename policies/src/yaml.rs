@@ -85,6 +85,11 @@ impl LineMap {
         self.lines.insert(pointer, line);
     }
 
+    /// Records a line unless the pointer has one: a block value's line is its key's line.
+    fn keep_first(&mut self, pointer: String, line: u32) {
+        self.lines.entry(pointer).or_insert(line);
+    }
+
     /// Rewrites every line through `map` (a rebuilt text's lines back to the file's own);
     /// pointers whose line maps to nothing fall back to their ancestors.
     pub fn remap(&mut self, map: impl Fn(u32) -> Option<u32>) {
@@ -274,7 +279,7 @@ impl Builder {
                     .as_deref()
                     .is_some_and(|t| t.ends_with(":str") || t == "!!str");
                 let value = scalar_value(&text, style, is_str_tag);
-                self.lines.insert(pointer.clone(), line as u32);
+                self.lines.keep_first(pointer.clone(), line as u32);
                 self.remember(anchor, &pointer, &value, 1);
                 self.push_value(value, line)?;
             }
@@ -323,7 +328,7 @@ impl Builder {
                     ));
                 }
                 self.count(1, line)?;
-                self.lines.insert(pointer.clone(), line as u32);
+                self.lines.keep_first(pointer.clone(), line as u32);
                 self.stack.push(if is_sequence {
                     Frame::Seq {
                         items: Vec::new(),

@@ -38,9 +38,10 @@ pub fn annotation(finding: &Finding) -> String {
         Severity::Info => "notice",
     };
     let mut properties = Vec::new();
-    if let Some(file) = finding.file.as_deref() {
+    let (file, line) = finding.annotation_location();
+    if let Some(file) = file {
         properties.push(format!("file={}", escape_property(&common::uri(file))));
-        if let Some(line) = finding.line {
+        if let Some(line) = line {
             properties.push(format!("line={line}"));
         }
     }

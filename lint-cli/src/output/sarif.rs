@@ -123,9 +123,10 @@ fn result(finding: &Finding, rules: &[&RuleMeta], cx: &Context<'_>) -> Value {
         "fullyQualifiedName": finding.object.to_string(),
         "kind": "object",
     }]);
-    if let Some(file) = finding.file.as_deref() {
+    let (file, line) = finding.annotation_location();
+    if let Some(file) = file {
         let mut physical = json!({ "artifactLocation": { "uri": common::uri(file) } });
-        if let Some(line) = finding.line {
+        if let Some(line) = line {
             let mut region = json!({ "startLine": line });
             if let Some(text) = cx.sources.line(file, line) {
                 region["snippet"] = json!({ "text": text });
@@ -187,6 +188,18 @@ mod tests {
             // The line is the one the change touches: it holds the key the finding points at
             // and the value that was there (a removed value: its line in the before file).
             let text = physical["region"]["snippet"]["text"].as_str().unwrap();
+            if let Some(site) = &finding.after_location {
+                // A removed value: the annotation lands in the after file, on the line that
+                // now stands where the deleted lines were (their next surviving sibling).
+                assert_eq!(uri, common::uri(&site.file));
+                let before_file = finding.file.as_deref().unwrap();
+                let removed_at = finding.line.unwrap() as usize;
+                let later: Vec<&str> = (removed_at + 1..removed_at + 40)
+                    .filter_map(|l| sources.line(before_file, l as u32))
+                    .collect();
+                assert!(later.contains(&text), "line {line} of {uri}: {text:?} does not follow the removal");
+                continue;
+            }
             if let Some(key) = finding.pointer.rsplit('/').next().filter(|k| !k.is_empty()) {
                 assert!(text.contains(key), "line {line} of {uri}: {text:?}");
             }

@@ -66,6 +66,7 @@ fn finding(
         before: None,
         after: None,
         fix: fix.into(),
+        after_location: None,
     }
 }
 

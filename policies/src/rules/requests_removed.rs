@@ -102,7 +102,8 @@ impl Rule for RequestsRemoved {
                 );
                 out.push(
                     at.finding(severity, &slot.pointer, message, fix)
-                        .values(Some(slot.raw.clone()), None),
+                        .values(Some(slot.raw.clone()), None)
+                        .removed_from(before_object, pair.after.as_ref(), &slot.pointer),
                 );
             }
         }

@@ -79,6 +79,7 @@ impl Rule for ResourceImpactMissing {
                     before: None,
                     after: None,
                     fix: format!("Pass the record with --record FILE. {TEMPLATE_HINT}"),
+                    after_location: None,
                 };
                 let at = change
                     .resource_changes(policy)

@@ -1,0 +1,94 @@
+//! Settings of the webhook that do not change while it runs.
+//!
+//! The command line (`main.rs`) fills these in; tests build them directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The API server sends at most 3 MiB of object (etcd's request limit, twice for UPDATE is
+/// still one request body of at most 3 MiB plus the review envelope); the margin covers
+/// the envelope, `oldObject` framing and `options`.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 3 * 1024 * 1024 + 256 * 1024;
+
+/// Per-request deadline: well under the ValidatingWebhookConfiguration's `timeoutSeconds: 10`,
+/// so the API server gets an answer (an error it can apply `failurePolicy` to) instead of
+/// waiting out its own timeout.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often certificate and policy files are polled for changes.
+pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long in-flight requests may take to finish after SIGTERM.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long the webhook keeps serving, not ready, after SIGTERM before it stops accepting
+/// connections: time for the endpoint to leave the Service, so the API server stops sending
+/// new requests here before the listener closes.
+pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body accepted; larger ones get 413 with a JSON error.
+    pub max_body_bytes: usize,
+    /// Deadline for one request; past it the answer is 503 with a JSON error.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// HTTPS listen address for `/validate`, `/healthz`, `/readyz`.
+    pub listen: SocketAddr,
+    /// Plain-HTTP listen address for `/metrics`; `None` for no metrics listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// PEM serving certificate chain.
+    pub tls_cert: PathBuf,
+    /// PEM private key.
+    pub tls_key: PathBuf,
+    /// PEM CA bundle that API server client certificates must chain to; `None` for no client
+    /// authentication.
+    pub client_ca: Option<PathBuf>,
+    /// Policy file; `None` for the embedded default policy.
+    pub policy: Option<PathBuf>,
+    /// Request limits.
+    pub limits: Limits,
+    /// How often certificate and policy files are polled.
+    pub reload_interval: Duration,
+    /// Time between turning not-ready and closing the listener on shutdown.
+    pub shutdown_delay: Duration,
+    /// Grace period for in-flight requests on shutdown.
+    pub drain_timeout: Duration,
+}
+
+impl ServeConfig {
+    /// A configuration with default limits and intervals.
+    pub fn new(
+        listen: SocketAddr,
+        tls_cert: impl Into<PathBuf>,
+        tls_key: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            listen,
+            metrics_listen: None,
+            tls_cert: tls_cert.into(),
+            tls_key: tls_key.into(),
+            client_ca: None,
+            policy: None,
+            limits: Limits::default(),
+            reload_interval: DEFAULT_RELOAD_INTERVAL,
+            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+        }
+    }
+}

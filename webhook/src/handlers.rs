@@ -1,0 +1,190 @@
+//! HTTP handlers: `POST /validate`, `GET /healthz`, `GET /readyz`, and `GET /metrics` on the
+//! metrics listener.
+//!
+//! The handlers adapt HTTP to [`review`](crate::review::review) and back; the review itself
+//! runs on tokio's blocking pool, so a slow review never stalls the connection tasks and the
+//! deadline layer can answer when it fires. Logs carry the request's identity (uid, kind,
+//! namespace, name, operation, user) and the outcome (verdict, rule ids, exemptions used),
+//! never the object, its annotations or its data: objects may be Secrets.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tracing::field::Empty;
+
+use crate::admission::{AdmissionRequest, AdmissionReview, ReviewResponse};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::review::{self, Judgement};
+use crate::state::AppState;
+
+/// A decoded AdmissionReview body: the extractor of `POST /validate`.
+///
+/// Rejections are [`ApiError`]s: 413 over the size limit, 400 for anything that is not an
+/// AdmissionReview v1 or v1beta1 with a request and a uid. Each is logged (without the body)
+/// and counted.
+#[derive(Debug)]
+pub struct Review {
+    /// The `apiVersion` to answer in.
+    pub api_version: String,
+    /// The request.
+    pub request: AdmissionRequest,
+}
+
+impl FromRequest<AppState> for Review {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let result: Result<Self, ApiError> = async {
+            let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::BodyTooLarge {
+                        limit: state.limits().max_body_bytes,
+                    }
+                } else {
+                    ApiError::Body(rejection.body_text())
+                }
+            })?;
+            let (api_version, request) = AdmissionReview::from_slice(&body)?;
+            Ok(Self {
+                api_version,
+                request,
+            })
+        }
+        .await;
+        if let Err(error) = &result {
+            state.metrics().rejected(error.reason());
+            tracing::warn!(status = error.status().as_u16(), %error, "refused an admission request");
+        }
+        result
+    }
+}
+
+/// `POST /validate`: judges one AdmissionReview and answers in the same `apiVersion`.
+#[tracing::instrument(
+    name = "validate",
+    skip_all,
+    fields(uid = Empty, kind = Empty, operation = Empty, namespace = Empty, name = Empty, allowed = Empty, verdict = Empty)
+)]
+pub async fn validate(
+    State(state): State<AppState>,
+    review: Review,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    let started = Instant::now();
+    let Review {
+        api_version,
+        request,
+    } = review;
+    let span = tracing::Span::current();
+    span.record("uid", request.uid.as_str());
+    span.record("kind", request.kind.kind.as_str());
+    span.record("operation", request.operation.as_str());
+    span.record("namespace", request.namespace.as_deref().unwrap_or(""));
+    span.record("name", request.name.as_deref().unwrap_or(""));
+    let operation = request.operation;
+    let kind = request.kind.kind.clone();
+    let user = request.user_info.username.clone().unwrap_or_default();
+    let dry_run = request.dry_run.unwrap_or(false);
+
+    let policy = state.policy();
+    let reviewed = tokio::task::spawn_blocking(move || review::review(request, &policy))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "review task failed");
+            ApiError::Internal("review failed".into())
+        })?;
+
+    let allowed = reviewed.response.allowed;
+    let verdict = reviewed.judgement.verdict_label();
+    span.record("allowed", allowed);
+    span.record("verdict", verdict);
+    let metrics = state.metrics();
+    record(metrics, &reviewed.judgement);
+    metrics.request(operation.as_str(), &kind, verdict, started.elapsed());
+    match &reviewed.judgement {
+        Judgement::Checked {
+            findings,
+            exemptions,
+            ..
+        } => {
+            let rules: Vec<&str> = findings.iter().map(|(rule, _)| *rule).collect();
+            for used in exemptions {
+                // The reason is in the audit annotation; annotation values are not logged.
+                tracing::info!(
+                    rule = %used.rule,
+                    source = %used.source,
+                    expires = used.expires.as_deref().unwrap_or(""),
+                    object = %used.object,
+                    "exemption used"
+                );
+            }
+            tracing::info!(%user, dry_run, findings = ?rules, "admission reviewed");
+        }
+        Judgement::Skipped(skip) => {
+            tracing::debug!(%user, skipped = skip.as_str(), "admission allowed without review");
+        }
+        Judgement::Invalid => {
+            tracing::warn!(%user, "admission request cannot be judged");
+        }
+    }
+    Ok(Json(reviewed.response.into_review(&api_version)))
+}
+
+fn record(metrics: &Metrics, judgement: &Judgement) {
+    if let Judgement::Checked {
+        findings,
+        exemptions,
+        ..
+    } = judgement
+    {
+        for (rule, severity) in findings {
+            metrics.finding(rule, severity);
+        }
+        for used in exemptions {
+            metrics.exemption(&used.rule, &used.source);
+        }
+    }
+}
+
+/// `GET /healthz`: the process is alive and serving.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 once certificate and policy are loaded and while not draining, else 503
+/// with the reasons.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let reasons = state.readiness().not_ready_reasons();
+    if reasons.is_empty() {
+        (StatusCode::OK, Json(serde_json::json!({ "ready": true }))).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "ready": false, "reasons": reasons })),
+        )
+            .into_response()
+    }
+}
+
+/// Any other path: 404 with a JSON error.
+pub async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "not found: the webhook serves POST /validate, GET /healthz and GET /readyz" })),
+    )
+        .into_response()
+}
+
+/// `GET /metrics` on the metrics listener.
+pub async fn metrics(State(metrics): State<Metrics>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics.render(),
+    )
+        .into_response()
+}
