@@ -8,3 +8,4 @@ mod cli;
 mod diff_input;
 mod git_input;
 mod inputs;
+mod parity;
