@@ -1,6 +1,6 @@
 //! `changelint audit` and the blast-radius rules through the CLI.
 
-use crate::util::{changelint, changelint_json, fixture, repo_path};
+use crate::util::{changelint, changelint_json, check_fixture, fixture};
 
 /// The counts were cross-checked with an independent script (PyYAML over the same files:
 /// 70 workloads, 97 containers, 47 without a memory limit, 39 without cpu and memory requests).
@@ -57,28 +57,9 @@ fn audit_prints_a_table_grouped_by_namespace_and_kind() {
     );
 }
 
-fn check_case(rule: &str, kind: &str, case: &str) -> (i32, serde_json::Value) {
-    let dir = repo_path(&format!("policies/fixtures/{rule}/{kind}/{case}"));
-    let side = |s: &str| {
-        let file = format!("{dir}/{s}.yaml");
-        if std::path::Path::new(&file).exists() {
-            file
-        } else {
-            format!("{dir}/{s}")
-        }
-    };
-    changelint_json(&[
-        "check",
-        "--before",
-        &side("before"),
-        "--after",
-        &side("after"),
-    ])
-}
-
 #[test]
 fn daemonset_image_bump_rolled_to_every_node_denies() {
-    let (code, report) = check_case("blast-radius-rollout", "bad", "daemonset-every-node");
+    let (code, report) = check_fixture("blast-radius-rollout", "bad", "daemonset-every-node");
     assert_eq!(code, 1);
     assert_eq!(report["findings"][0]["before"], "1");
     assert_eq!(report["findings"][0]["after"], "100%");
@@ -87,7 +68,7 @@ fn daemonset_image_bump_rolled_to_every_node_denies() {
         "daemonset-ten-percent",
         "lowers-risk",
     ] {
-        let (code, report) = check_case("blast-radius-rollout", "good", case);
+        let (code, report) = check_fixture("blast-radius-rollout", "good", case);
         assert_eq!(
             (code, report["verdict"].as_str()),
             (0, Some("pass")),
@@ -98,21 +79,21 @@ fn daemonset_image_bump_rolled_to_every_node_denies() {
 
 #[test]
 fn recreate_with_forty_replicas_is_flagged_and_one_replica_is_not() {
-    let (code, _) = check_case("blast-radius-rollout", "bad", "deployment-recreate");
+    let (code, _) = check_fixture("blast-radius-rollout", "bad", "deployment-recreate");
     assert_eq!(code, 1);
-    let (code, report) = check_case("blast-radius-rollout", "good", "recreate-single-replica");
+    let (code, report) = check_fixture("blast-radius-rollout", "good", "recreate-single-replica");
     assert_eq!((code, report["verdict"].as_str()), (0, Some("pass")));
 }
 
 #[test]
 fn six_cluster_overlays_warn_and_deny_with_a_removed_limit() {
-    let (code, report) = check_case("blast-radius-scope", "bad", "six-clusters-image-bump");
+    let (code, report) = check_fixture("blast-radius-scope", "bad", "six-clusters-image-bump");
     assert_eq!(
         (code, report["verdict"].as_str()),
         (0, Some("warn")),
         "{report}"
     );
-    let (code, report) = check_case("blast-radius-scope", "bad", "six-clusters-limit-removed");
+    let (code, report) = check_fixture("blast-radius-scope", "bad", "six-clusters-limit-removed");
     assert_eq!(code, 1);
     assert!(
         report["findings"]
@@ -121,7 +102,7 @@ fn six_cluster_overlays_warn_and_deny_with_a_removed_limit() {
             .iter()
             .any(|f| f["rule"] == "blast-radius-scope" && f["severity"] == "deny")
     );
-    let (code, report) = check_case("blast-radius-scope", "good", "one-cluster");
+    let (code, report) = check_fixture("blast-radius-scope", "good", "one-cluster");
     assert_eq!(
         (code, report["verdict"].as_str()),
         (0, Some("pass")),

@@ -1,7 +1,7 @@
 //! `changelint check`: the verdicts and messages of issue #2's "done when" list, and the
 //! contracts of DESIGN.md section 3 (exit codes, JSON shape, file:line).
 
-use crate::util::{changelint, changelint_json, repo_path, rules_of};
+use crate::util::{changelint, changelint_json, check_fixture, repo_path, rules_of};
 
 /// The README's first command: the bundled incident is denied with `limits-removed` on the lines
 /// the incident's diff deleted.
@@ -95,17 +95,6 @@ fn json_report_has_the_documented_shape() {
     );
     assert_eq!(finding["line"], 19);
     assert!(report["impact"]["workloads"].is_array());
-}
-
-fn check_fixture(rule: &str, kind: &str, case: &str) -> (i32, serde_json::Value) {
-    let dir = repo_path(&format!("policies/fixtures/{rule}/{kind}/{case}"));
-    changelint_json(&[
-        "check",
-        "--before",
-        &format!("{dir}/before.yaml"),
-        "--after",
-        &format!("{dir}/after.yaml"),
-    ])
 }
 
 #[test]

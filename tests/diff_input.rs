@@ -248,15 +248,23 @@ fn record_subcommand_and_template() {
 #[test]
 fn record_from_stdin_and_one_stdin_reader_only() {
     let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let (before, after) = (format!("{fixture}/before.yaml"), format!("{fixture}/after.yaml"));
+    let (before, after) = (
+        format!("{fixture}/before.yaml"),
+        format!("{fixture}/after.yaml"),
+    );
     let record = b"## Resource Impact\nlog-shipper: memory limit 256Mi -> unbounded\n";
     let run = crate::util::changelint_with_stdin(
-        &["check", "--before", &before, "--after", &after, "--record", "-", "--format", "json"],
+        &[
+            "check", "--before", &before, "--after", &after, "--record", "-", "--format", "json",
+        ],
         Some(record),
     );
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["impact"]["record"]["file"], "<stdin>");
-    assert_eq!(report["impact"]["record"]["sections"][0]["state"], "present");
+    assert_eq!(
+        report["impact"]["record"]["sections"][0]["state"],
+        "present"
+    );
     let run = changelint(&["check", "--before", "-", "--after", &after, "--record", "-"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("only one of"), "{}", run.stderr);

@@ -125,3 +125,23 @@ pub fn rules_of(report: &serde_json::Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Checks a rule fixture case of `policies/fixtures/` (single files or trees) as JSON.
+pub fn check_fixture(rule: &str, kind: &str, case: &str) -> (i32, serde_json::Value) {
+    let dir = repo_path(&format!("policies/fixtures/{rule}/{kind}/{case}"));
+    let side = |s: &str| {
+        let file = format!("{dir}/{s}.yaml");
+        if std::path::Path::new(&file).exists() {
+            file
+        } else {
+            format!("{dir}/{s}")
+        }
+    };
+    changelint_json(&[
+        "check",
+        "--before",
+        &side("before"),
+        "--after",
+        &side("after"),
+    ])
+}

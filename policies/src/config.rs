@@ -262,9 +262,20 @@ impl Policy {
     /// Rules may be named by id or code (`CL101`); after validation only ids remain, so lookups
     /// compare ids.
     fn with_rule_ids(mut self) -> Self {
-        let id = |name: &String| crate::registry::find(name).map_or_else(|| name.clone(), |r| r.meta().id.to_owned());
-        self.rules = self.rules.iter().map(|(name, level)| (id(name), *level)).collect();
-        for rules in self.exemptions.namespaces.values_mut().chain(self.exemptions.labels.values_mut()) {
+        let id = |name: &String| {
+            crate::registry::find(name).map_or_else(|| name.clone(), |r| r.meta().id.to_owned())
+        };
+        self.rules = self
+            .rules
+            .iter()
+            .map(|(name, level)| (id(name), *level))
+            .collect();
+        for rules in self
+            .exemptions
+            .namespaces
+            .values_mut()
+            .chain(self.exemptions.labels.values_mut())
+        {
             *rules = rules.iter().map(id).collect();
         }
         self
@@ -424,6 +435,9 @@ mod tests {
     #[test]
     fn docs_quote_the_default_policy() {
         let docs = include_str!("../../docs/policy.md");
-        assert!(docs.contains(DEFAULT_POLICY), "docs/policy.md is stale: copy policies/default-policy.yaml into it");
+        assert!(
+            docs.contains(DEFAULT_POLICY),
+            "docs/policy.md is stale: copy policies/default-policy.yaml into it"
+        );
     }
 }

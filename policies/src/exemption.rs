@@ -150,7 +150,10 @@ mod check_tests {
 
     fn run(annotations: &str, policy: &str, today: &str) -> crate::Report {
         let after = BEFORE
-            .replace("annotations: {}", &format!("annotations: {{{annotations}}}"))
+            .replace(
+                "annotations: {}",
+                &format!("annotations: {{{annotations}}}"),
+            )
             .replace("resources: {limits: {memory: 256Mi}}", "resources: {}");
         let policy = Policy::from_yaml("p.yaml", policy).unwrap();
         let file = |text: &str| vec![SourceFile::new("ds.yaml", text.as_bytes().to_vec())];
@@ -165,27 +168,50 @@ mod check_tests {
         assert!(report.findings.is_empty(), "{:?}", report.findings);
         assert_eq!(report.exemptions.len(), 1);
         assert_eq!(report.exemptions[0].source, "annotation");
-        assert_eq!(report.exemptions[0].reason.as_deref(), Some("load test INC-42"));
+        assert_eq!(
+            report.exemptions[0].reason.as_deref(),
+            Some("load test INC-42")
+        );
         let expired = run(annotation, "", "2027-01-01");
-        assert_eq!(expired.findings.len(), 1, "an expired exemption no longer applies");
+        assert_eq!(
+            expired.findings.len(),
+            1,
+            "an expired exemption no longer applies"
+        );
         assert!(expired.exemptions.is_empty());
     }
 
     #[test]
     fn annotation_naming_another_rule_does_not_exempt() {
-        let report = run(r#""changelint.dev/exempt": "limits-raised""#, "", "2026-11-28");
+        let report = run(
+            r#""changelint.dev/exempt": "limits-raised""#,
+            "",
+            "2026-11-28",
+        );
         assert_eq!(report.findings.len(), 1);
     }
 
     #[test]
     fn namespace_and_label_exemptions_from_the_policy() {
-        let report = run("", "exemptions:\n  namespaces:\n    runtime-system: [limits-removed]\n", "2026-11-28");
+        let report = run(
+            "",
+            "exemptions:\n  namespaces:\n    runtime-system: [limits-removed]\n",
+            "2026-11-28",
+        );
         assert!(report.findings.is_empty());
         assert_eq!(report.exemptions[0].source, "namespace");
-        let report = run("", "exemptions:\n  labels:\n    team=observability: [CL101]\n", "2026-11-28");
+        let report = run(
+            "",
+            "exemptions:\n  labels:\n    team=observability: [CL101]\n",
+            "2026-11-28",
+        );
         assert!(report.findings.is_empty(), "codes work as well as ids");
         assert_eq!(report.exemptions[0].source, "label");
-        let report = run("", "exemptions:\n  labels:\n    team=payments: [limits-removed]\n", "2026-11-28");
+        let report = run(
+            "",
+            "exemptions:\n  labels:\n    team=payments: [limits-removed]\n",
+            "2026-11-28",
+        );
         assert_eq!(report.findings.len(), 1);
     }
 }

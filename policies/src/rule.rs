@@ -1,10 +1,11 @@
 //! The rule interface: each rule is one unit struct in `rules/`, listed once in the registry.
 
-use crate::change::{ChangeSet, Pair};
+use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::object::{Identity, Object};
 use crate::record::ChangeRecord;
+use crate::resources::{Class, Slot};
 use crate::yaml::escape_token;
 use serde_json::Value;
 
@@ -91,6 +92,59 @@ impl Finding {
     }
 }
 
+/// One limit or request that the change removed.
+pub struct Removal<'a> {
+    /// The object pair.
+    pub pair: &'a Pair,
+    /// The before side, where the removed value stood.
+    pub before: &'a Object,
+    /// The delta.
+    pub delta: ResourceDelta<'a>,
+    /// The removed slot.
+    pub slot: &'a Slot,
+}
+
+impl Removal<'_> {
+    /// A finding on the removed value's line, with its value and its removal site.
+    pub fn finding(
+        &self,
+        meta: &'static RuleMeta,
+        severity: Severity,
+        message: String,
+        fix: String,
+    ) -> Finding {
+        FindingAt {
+            meta,
+            object: self.before,
+        }
+        .finding(severity, &self.slot.pointer, message, fix)
+        .values(Some(self.slot.raw.clone()), None)
+        .removed_from(self.before, self.pair.after.as_ref(), &self.slot.pointer)
+    }
+}
+
+/// Every limit (or request) the change removes, in checked pairs.
+pub fn removals<'a>(change: &'a ChangeSet, policy: &'a Policy, class: Class) -> Vec<Removal<'a>> {
+    let mut out = Vec::new();
+    for pair in checked_pairs(change, policy) {
+        let Some(before) = &pair.before else { continue };
+        for delta in pair.resource_deltas() {
+            if delta.kind != DeltaKind::Removed || delta.class != class {
+                continue;
+            }
+            if let Some(slot) = delta.before {
+                out.push(Removal {
+                    pair,
+                    before,
+                    delta,
+                    slot,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Pairs the rules look at: changed, and not in a skipped namespace.
 pub fn checked_pairs<'a>(
     change: &'a ChangeSet,
@@ -149,11 +203,18 @@ fn removal_site(before: &Object, after: &Object, pointer: &str) -> Option<String
         }
         let (parent, token) = current.rsplit_once('/')?;
         if let Some(Value::Object(siblings)) = before.value.pointer(parent) {
-            let keys: Vec<String> = siblings.keys().map(|k| escape_token(k).into_owned()).collect();
+            let keys: Vec<String> = siblings
+                .keys()
+                .map(|k| escape_token(k).into_owned())
+                .collect();
             if let Some(index) = keys.iter().position(|k| k == token) {
                 let next = keys[index + 1..].iter();
                 let previous = keys[..index].iter().rev();
-                if let Some(site) = next.chain(previous).map(|k| format!("{parent}/{k}")).find(|p| after.value.pointer(p).is_some()) {
+                if let Some(site) = next
+                    .chain(previous)
+                    .map(|k| format!("{parent}/{k}"))
+                    .find(|p| after.value.pointer(p).is_some())
+                {
                     return Some(site);
                 }
             }

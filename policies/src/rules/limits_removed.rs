@@ -1,10 +1,10 @@
 //! `limits-removed` (CL101): a cpu or memory limit that existed before is gone after.
 
-use crate::change::{ChangeSet, DeltaKind};
+use crate::change::ChangeSet;
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::resources::Class;
-use crate::rule::{FindingAt, Rule, RuleMeta, checked_pairs};
+use crate::rule::{Rule, RuleMeta, removals};
 
 /// See [`META`](LimitsRemoved::META).
 pub struct LimitsRemoved;
@@ -60,51 +60,32 @@ impl Rule for LimitsRemoved {
     }
 
     fn check(&self, change: &ChangeSet, policy: &Policy, out: &mut Vec<Finding>) {
-        for pair in checked_pairs(change, policy) {
-            let Some(before_object) = &pair.before else {
-                continue;
+        for removal in removals(change, policy, Class::Limit) {
+            let (delta, slot) = (&removal.delta, removal.slot);
+            let namespace = removal.pair.current().namespace();
+            let default = change.limit_range_default(namespace, Class::Limit, delta.resource);
+            let (severity, after) = match (delta.resource, default) {
+                (_, Some(d)) => (
+                    Severity::Warn,
+                    format!("{} (LimitRange {} default)", d.value, d.name),
+                ),
+                ("memory", None) => (Severity::Deny, "unbounded".to_owned()),
+                _ => (
+                    Severity::Warn,
+                    "unbounded (cpu is throttled, not killed)".to_owned(),
+                ),
             };
-            let at = FindingAt {
-                meta: &Self::META,
-                object: before_object,
-            };
-            for delta in pair.resource_deltas() {
-                if delta.kind != DeltaKind::Removed || delta.class != Class::Limit {
-                    continue;
-                }
-                let Some(slot) = delta.before else { continue };
-                let default = change.limit_range_default(
-                    pair.current().namespace(),
-                    Class::Limit,
-                    delta.resource,
-                );
-                let (severity, after) = match (delta.resource, default) {
-                    (_, Some(d)) => (
-                        Severity::Warn,
-                        format!("{} (LimitRange {} default)", d.value, d.name),
-                    ),
-                    ("memory", None) => (Severity::Deny, "unbounded".to_owned()),
-                    _ => (
-                        Severity::Warn,
-                        "unbounded (cpu is throttled, not killed)".to_owned(),
-                    ),
-                };
-                let container = delta.owner.label();
-                let message = format!(
-                    "{} limit of `{container}` removed: {} -> {after}",
-                    delta.resource, slot.raw
-                );
-                let fix = format!(
-                    "Restore `{}` (was {}) on `{container}`, or raise it and declare the change in the record's Resource Impact section.",
-                    slot.pointer.rsplit('/').next().unwrap_or("limit"),
-                    slot.raw
-                );
-                out.push(
-                    at.finding(severity, &slot.pointer, message, fix)
-                        .values(Some(slot.raw.clone()), None)
-                        .removed_from(before_object, pair.after.as_ref(), &slot.pointer),
-                );
-            }
+            let container = delta.owner.label();
+            let message = format!(
+                "{} limit of `{container}` removed: {} -> {after}",
+                delta.resource, slot.raw
+            );
+            let key = slot.pointer.rsplit('/').next().unwrap_or("limit");
+            let fix = format!(
+                "Restore `{key}` (was {}) on `{container}`, or raise it and declare the change in the record's Resource Impact section.",
+                slot.raw
+            );
+            out.push(removal.finding(&Self::META, severity, message, fix));
         }
     }
 }

@@ -1,10 +1,10 @@
 //! `requests-removed` (CL102): a cpu or memory request that existed before is gone after.
 
-use crate::change::{ChangeSet, DeltaKind};
+use crate::change::ChangeSet;
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::resources::Class;
-use crate::rule::{FindingAt, Rule, RuleMeta, checked_pairs};
+use crate::rule::{Rule, RuleMeta, removals};
 
 /// See [`META`](RequestsRemoved::META).
 pub struct RequestsRemoved;
@@ -54,58 +54,39 @@ impl Rule for RequestsRemoved {
     }
 
     fn check(&self, change: &ChangeSet, policy: &Policy, out: &mut Vec<Finding>) {
-        for pair in checked_pairs(change, policy) {
-            let Some(before_object) = &pair.before else {
-                continue;
+        for removal in removals(change, policy, Class::Request) {
+            let (delta, slot) = (&removal.delta, removal.slot);
+            let kept_limit = delta
+                .owner
+                .after
+                .as_ref()
+                .and_then(|o| o.slot(Class::Limit, delta.resource));
+            let namespace = removal.pair.current().namespace();
+            let default = change.limit_range_default(namespace, Class::Request, delta.resource);
+            let (severity, effective) = match (kept_limit, default) {
+                (Some(limit), _) => (
+                    Severity::Warn,
+                    format!("; the kept limit defaults it to {}", limit.raw),
+                ),
+                (None, Some(d)) => (
+                    Severity::Warn,
+                    format!("; LimitRange {} defaults it to {}", d.name, d.value),
+                ),
+                (None, None) => (
+                    Severity::Deny,
+                    "; nothing is reserved for it any more".to_owned(),
+                ),
             };
-            let at = FindingAt {
-                meta: &Self::META,
-                object: before_object,
-            };
-            for delta in pair.resource_deltas() {
-                if delta.kind != DeltaKind::Removed || delta.class != Class::Request {
-                    continue;
-                }
-                let Some(slot) = delta.before else { continue };
-                let kept_limit = delta
-                    .owner
-                    .after
-                    .as_ref()
-                    .and_then(|o| o.slot(Class::Limit, delta.resource));
-                let default = change.limit_range_default(
-                    pair.current().namespace(),
-                    Class::Request,
-                    delta.resource,
-                );
-                let (severity, effective) = match (kept_limit, default) {
-                    (Some(limit), _) => (
-                        Severity::Warn,
-                        format!("; the kept limit defaults it to {}", limit.raw),
-                    ),
-                    (None, Some(d)) => (
-                        Severity::Warn,
-                        format!("; LimitRange {} defaults it to {}", d.name, d.value),
-                    ),
-                    (None, None) => (
-                        Severity::Deny,
-                        "; nothing is reserved for it any more".to_owned(),
-                    ),
-                };
-                let container = delta.owner.label();
-                let message = format!(
-                    "{} request of `{container}` removed: {} -> unset{effective}",
-                    delta.resource, slot.raw
-                );
-                let fix = format!(
-                    "Restore the {} request (was {}) on `{container}` so the scheduler keeps reserving it.",
-                    delta.resource, slot.raw
-                );
-                out.push(
-                    at.finding(severity, &slot.pointer, message, fix)
-                        .values(Some(slot.raw.clone()), None)
-                        .removed_from(before_object, pair.after.as_ref(), &slot.pointer),
-                );
-            }
+            let container = delta.owner.label();
+            let message = format!(
+                "{} request of `{container}` removed: {} -> unset{effective}",
+                delta.resource, slot.raw
+            );
+            let fix = format!(
+                "Restore the {} request (was {}) on `{container}` so the scheduler keeps reserving it.",
+                delta.resource, slot.raw
+            );
+            out.push(removal.finding(&Self::META, severity, message, fix));
         }
     }
 }
