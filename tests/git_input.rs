@@ -62,9 +62,10 @@ pub fn repo_of(before: &Path, after: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// Findings without their file names (which differ by input form).
+/// Findings without their file names (which differ by input form), sorted: findings sort by
+/// file name first, and the forms name files differently.
 pub fn summary(report: &serde_json::Value) -> Vec<String> {
-    report["findings"]
+    let mut lines: Vec<String> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -74,7 +75,9 @@ pub fn summary(report: &serde_json::Value) -> Vec<String> {
                 f["rule"], f["severity"], f["line"], f["pointer"], f["message"]
             )
         })
-        .collect()
+        .collect();
+    lines.sort();
+    lines
 }
 
 fn assert_same_from_git_and_trees(before: &str, after: &str) {
