@@ -71,6 +71,9 @@ pub struct WorkloadImpact {
     /// Its file (after side, or before side when removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<Arc<str>>,
+    /// For an agent config: the workload that runs it (the one workload in its directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_by: Option<Identity>,
     /// How many pods (or nodes, for DaemonSets) the change reaches, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reach: Option<Reach>,
@@ -142,10 +145,16 @@ impl Impact {
                 continue;
             }
             let current = pair.current();
+            let deployed_by = if current.identity.is_config() {
+                deploying_workload(change, current, policy).map(|w| w.identity.clone())
+            } else {
+                None
+            };
             impact.workloads.push(WorkloadImpact {
                 object: current.identity.clone(),
                 file: current.origin.as_ref().map(|o| o.file.clone()),
                 reach,
+                deployed_by,
                 changes,
                 patch: patch(pair),
             });

@@ -146,12 +146,18 @@ pub fn goes_unbounded(change: &ResourceChange) -> bool {
 
 /// How far a workload's change reaches, in words: "3 pods", or "every node" for a DaemonSet
 /// whose node count the manifests cannot tell.
+/// An agent config reaches what the workload running it reaches.
 pub fn reach_text(workload: &WorkloadImpact) -> Option<String> {
-    match workload.reach {
-        Some(reach) => Some(format!("{} {}", reach.count, reach.unit)),
-        None if workload.object.kind == "DaemonSet" => Some("every node".to_owned()),
-        None => None,
-    }
+    let runner = workload.deployed_by.as_ref();
+    let reach = match workload.reach {
+        Some(reach) => format!("{} {}", reach.count, reach.unit),
+        None if runner.unwrap_or(&workload.object).kind == "DaemonSet" => "every node".to_owned(),
+        None => return None,
+    };
+    Some(match runner {
+        Some(runner) => format!("{reach} (via {} {})", runner.kind, runner.name),
+        None => reach,
+    })
 }
 
 /// The change multiplied out over the workload's reach (the engine's

@@ -116,6 +116,7 @@ pub fn sample_report() -> Report {
         impact: Impact {
             workloads: vec![
                 WorkloadImpact {
+                    deployed_by: None,
                     object: agent.clone(),
                     file: Some(Arc::from("after/agent.yaml")),
                     reach: None,
@@ -142,6 +143,7 @@ pub fn sample_report() -> Report {
                     ])),
                 },
                 WorkloadImpact {
+                    deployed_by: None,
                     object: api.clone(),
                     file: Some(Arc::from("after/api.yaml")),
                     reach: Some(Reach {
