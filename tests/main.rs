@@ -4,6 +4,7 @@
 mod util;
 
 mod audit;
+mod bounds;
 mod cli;
 mod diff_input;
 mod git_input;

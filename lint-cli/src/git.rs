@@ -209,7 +209,11 @@ fn cat_files(
         let mut newline = [0u8; 1];
         reader.read_exact(&mut newline)?;
         files.push(SourceFile {
-            path: if name_rev { format!("{rev}:{path}") } else { path.clone() },
+            path: if name_rev {
+                format!("{rev}:{path}")
+            } else {
+                path.clone()
+            },
             pairing_path: pairing.clone(),
             bytes,
         });

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, anyhow};
 use changelint_policies::record::{self, ChangeRecord};
 use changelint_policies::scope::Inventory;
-use changelint_policies::{Policy, Report, SourceFile, Verdict, registry};
+use changelint_policies::{ChangeSet, Policy, Report, SourceFile, Verdict, registry};
 use clap::Parser as _;
 
 use args::{AuditArgs, CheckArgs, Cli, Command, CommonArgs, RecordArgs};
@@ -40,6 +40,17 @@ impl From<ExitStatus> for ExitCode {
 }
 
 fn main() -> ExitCode {
+    // libyaml-safer panics on a few malformed inputs (upstream issues #6 and #7); the engine
+    // catches those and reports a file:line error, so their panic message is only noise.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info
+            .location()
+            .is_some_and(|l| l.file().contains("libyaml-safer"))
+        {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(status) => status.into(),
@@ -105,9 +116,15 @@ fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
 
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
     let policy = load_policy(&args.common)?;
-    let stdin_users = [args.before.as_deref(), args.after.as_deref(), args.record.as_deref()];
+    let stdin_users = [
+        args.before.as_deref(),
+        args.after.as_deref(),
+        args.record.as_deref(),
+    ];
     if stdin_users.iter().filter(|a| **a == Some("-")).count() > 1 {
-        return Err(anyhow!("only one of --before, --after and --record can read stdin (`-`)"));
+        return Err(anyhow!(
+            "only one of --before, --after and --record can read stdin (`-`)"
+        ));
     }
     let record_text = read_record(args)?;
     let (mut change, sources) = match (&args.before, &args.after, &args.base, &args.diff) {
@@ -160,8 +177,9 @@ fn check(args: &CheckArgs) -> Result<ExitStatus> {
         change.record = Some(ChangeRecord::parse(&name, &text));
         sources.push(vec![SourceFile::new(name, text.into_bytes())]);
     }
-    let report = changelint_policies::check(&change, &policy);
-    finish(&report, &args.common, &sources.iter().collect::<Vec<_>>())
+    judge(change, sources, &args.common, |change| {
+        changelint_policies::check(change, &policy)
+    })
 }
 
 /// The record from `--record FILE` (or stdin) or from a GitHub event's pull request body.
@@ -223,7 +241,9 @@ fn record(args: &RecordArgs) -> Result<ExitStatus> {
     let sections = record::required_sections(&parsed, &policy.record);
     let mut complete = true;
     for section in &sections {
-        let at = section.line.map_or_else(|| path.to_owned(), |l| format!("{path}:{l}"));
+        let at = section
+            .line
+            .map_or_else(|| path.to_owned(), |l| format!("{path}:{l}"));
         let state = match section.state {
             record::SectionState::Present => "present",
             record::SectionState::Missing => "missing",
@@ -250,19 +270,44 @@ fn audit(args: &AuditArgs) -> Result<ExitStatus> {
     }
     let mut change = changelint_policies::load_change(&[], &files, &policy)?;
     change.inventory = load_inventory(&args.common)?;
-    let report = changelint_policies::audit(&change, &policy);
-    finish(&report, &args.common, &[&files])
+    judge(change, vec![files], &args.common, |change| {
+        changelint_policies::audit(change, &policy)
+    })
 }
 
-fn finish(report: &Report, common: &CommonArgs, files: &[&Vec<SourceFile>]) -> Result<ExitStatus> {
-    let mut sources = Sources::default();
-    for side in files {
-        sources.add(side);
-    }
-    output::emit(report, common, &sources)?;
-    Ok(if report.verdict == Verdict::Deny {
+/// Runs the engine (`run`) and renders its report.
+///
+/// The renderers' copy of the source texts is made on another thread while the engine runs:
+/// for a large tree the copy costs as much as the rules. The change set, the files and the
+/// report are then leaked rather than freed, since the process exits next: freeing a tree of
+/// thousands of objects one allocation at a time cost a tenth of a large run.
+fn judge(
+    change: ChangeSet,
+    files: Vec<Vec<SourceFile>>,
+    common: &CommonArgs,
+    run: impl FnOnce(&ChangeSet) -> Report,
+) -> Result<ExitStatus> {
+    let (report, sources) = std::thread::scope(|scope| {
+        let gathering = scope.spawn(|| {
+            let mut sources = Sources::default();
+            for side in &files {
+                sources.add(side);
+            }
+            sources
+        });
+        let report = run(&change);
+        let sources = gathering
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (report, sources)
+    });
+    let emitted = output::emit(&report, common, &sources);
+    let status = if report.verdict == Verdict::Deny {
         ExitStatus::Findings
     } else {
         ExitStatus::Success
-    })
+    };
+    std::mem::forget((change, files, sources, report));
+    emitted?;
+    Ok(status)
 }

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::config::Policy;
 use crate::object::{Identity, Object};
 use crate::podspec::ContainerList;
@@ -20,6 +22,9 @@ pub struct Pair {
     pub after: Option<Object>,
     /// Containers (or config blocks) paired across the change.
     pub owners: Vec<OwnerPair>,
+    /// Whether the two sides differ, compared once in [`Pair::new`]: every rule asks, and
+    /// comparing two objects key by key costs as much as a rule.
+    changed: bool,
 }
 
 /// A container (or config block) before and after.
@@ -85,10 +90,15 @@ impl Pair {
             .map(|o| owners(o, policy))
             .unwrap_or_default();
         let owners = pair_owners(before_owners, after_owners);
+        let changed = match (&before, &after) {
+            (Some(b), Some(a)) => b.value != a.value,
+            _ => true,
+        };
         Self {
             before,
             after,
             owners,
+            changed,
         }
     }
 
@@ -107,10 +117,7 @@ impl Pair {
 
     /// Whether the object changed at all.
     pub fn changed(&self) -> bool {
-        match (&self.before, &self.after) {
-            (Some(b), Some(a)) => b.value != a.value,
-            _ => true,
-        }
+        self.changed
     }
 
     /// Every limit and request that differs, in container order.
@@ -256,6 +263,10 @@ fn pair_owners(before: Vec<Owner>, after: Vec<Owner>) -> Vec<OwnerPair> {
     pairs
 }
 
+/// Change sets with fewer pairs than this are judged on the caller's thread: below it, the
+/// hand-off to the thread pool costs more than the parallel work saves.
+pub const PARALLEL_MIN_PAIRS: usize = 64;
+
 /// Pairs the objects of two trees.
 ///
 /// Objects pair within the same file by identity (API group, kind, namespace, name), so one
@@ -316,10 +327,19 @@ pub fn pair_objects(before: Vec<Object>, after: Vec<Object>, policy: &Policy) ->
         }
     }
     pairs.extend(lone_after.into_iter().map(|a| (None, Some(a))));
-    pairs
-        .into_iter()
-        .map(|(b, a)| Pair::new(b, a, policy))
-        .collect()
+    // Reading the containers of each pair is independent work: in parallel for a large tree
+    // (order is kept), on the caller's thread for an admission request.
+    if pairs.len() >= PARALLEL_MIN_PAIRS {
+        pairs
+            .into_par_iter()
+            .map(|(b, a)| Pair::new(b, a, policy))
+            .collect()
+    } else {
+        pairs
+            .into_iter()
+            .map(|(b, a)| Pair::new(b, a, policy))
+            .collect()
+    }
 }
 
 /// Default limits and requests a LimitRange gives containers of its namespace.

@@ -38,6 +38,8 @@ pub use input::{InputError, SourceFile};
 pub use object::{Identity, Object};
 pub use report::Report;
 
+use std::collections::HashMap;
+
 use impact::Impact;
 use yaml::Limits;
 
@@ -47,15 +49,33 @@ pub fn load_change(
     after: &[SourceFile],
     policy: &Policy,
 ) -> Result<ChangeSet, InputError> {
+    use rayon::prelude::*;
+
     let limits = Limits::default();
-    let read = |files: &[SourceFile]| -> Result<Vec<Object>, InputError> {
-        let mut objects = Vec::new();
-        for file in files {
-            objects.extend(input::load_objects(file, &limits)?);
-        }
-        Ok(objects)
+    // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
+    // in parallel. Results are gathered in file order and the first error in that order is
+    // the one reported, exactly as a sequential read would.
+    let load = |file: &SourceFile| input::load_objects(file, &limits);
+    let mut loaded: Vec<Result<Vec<Object>, InputError>> = if before.len() + after.len() > 1 {
+        before
+            .par_iter()
+            .chain(after.par_iter())
+            .map(load)
+            .collect()
+    } else {
+        before.iter().chain(after).map(load).collect()
     };
-    Ok(ChangeSet::new(read(before)?, read(after)?, policy))
+    let after_loaded = loaded.split_off(before.len());
+    let gather = |results: Vec<Result<Vec<Object>, InputError>>| {
+        let mut objects = Vec::new();
+        for result in results {
+            objects.extend(result?);
+        }
+        Ok::<_, InputError>(objects)
+    };
+    let before = gather(loaded)?;
+    let after = gather(after_loaded)?;
+    Ok(ChangeSet::new(before, after, policy))
 }
 
 /// Reads a unified diff on its own, as a pipeline that only has the patch: each manifest's hunks
@@ -121,24 +141,45 @@ pub fn check(change: &ChangeSet, policy: &Policy) -> Report {
 
 /// [`check`] with a fixed date for exemption expiry (`YYYY-MM-DD`), for reproducible tests.
 pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
-    let mut raw = Vec::new();
-    for rule in registry::RULES {
+    use rayon::prelude::*;
+
+    let run = |rule: &&dyn rule::Rule| {
+        let mut raw = Vec::new();
         if policy.level(rule.meta().id) != config::RuleLevel::Off {
             rule.check(change, policy, &mut raw);
         }
+        raw
+    };
+    // The rules and the impact model read the change set independently: on a large change
+    // set they run in parallel, and findings are concatenated in registry order, as a
+    // sequential run gives. A small one (an admission request) stays on the caller's thread,
+    // where handing work to a pool would cost more than the work.
+    let (raw, mut impact): (Vec<Vec<Finding>>, Impact) =
+        if change.pairs.len() >= change::PARALLEL_MIN_PAIRS {
+            rayon::join(
+                || registry::RULES.par_iter().map(run).collect(),
+                || Impact::of(change, policy),
+            )
+        } else {
+            (
+                registry::RULES.iter().map(run).collect(),
+                Impact::of(change, policy),
+            )
+        };
+    // The first pair of each identity, as a scan of the pairs in order would find it.
+    let mut by_identity: HashMap<&Identity, &change::Pair> =
+        HashMap::with_capacity(change.pairs.len());
+    for pair in &change.pairs {
+        by_identity.entry(pair.identity()).or_insert(pair);
     }
     let mut findings = Vec::new();
     let mut exemptions = Vec::new();
-    for mut finding in raw {
+    for mut finding in raw.into_iter().flatten() {
         let Some(severity) = policy.level(finding.rule).apply(finding.severity) else {
             continue;
         };
         finding.severity = severity;
-        let object = change
-            .pairs
-            .iter()
-            .find(|p| *p.identity() == finding.object)
-            .map(change::Pair::current);
+        let object = by_identity.get(&finding.object).map(|pair| pair.current());
         if let Some(used) =
             object.and_then(|o| exemption::exemption_for(&finding, o, policy, today))
         {
@@ -150,7 +191,6 @@ pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
         findings.push(finding);
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let mut impact = Impact::of(change, policy);
     impact.record = impact::RecordStatus::of(change, policy, &findings);
     Report {
         verdict: Verdict::of(&findings),

@@ -73,7 +73,8 @@ impl Finding {
     /// its nearest surviving parent.
     #[must_use]
     pub fn removed_from(mut self, before: &Object, after: Option<&Object>, pointer: &str) -> Self {
-        self.after_location = after.and_then(|after| {
+        // Only an object read from a file has a location to find (not an admission request's).
+        self.after_location = after.filter(|a| a.origin.is_some()).and_then(|after| {
             let site = removal_site(before, after, pointer)?;
             match after.locate(&site) {
                 (Some(file), line) => Some(crate::finding::Location { file, line }),

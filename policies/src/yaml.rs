@@ -62,42 +62,325 @@ impl YamlError {
 }
 
 /// JSON pointer (RFC 6901) to 1-based source line, for one document.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Stored as a tree with one node per YAML node, in the order the parser met them, rather
+/// than as a map of pointer strings: building it costs no string formatting or hashing per
+/// node (that was as much work as parsing itself), and looking a pointer up walks its tokens,
+/// which only happens for the few pointers a finding names. Mapping keys live, escaped as
+/// pointer tokens, in one buffer per document.
+#[derive(Debug, Clone, Default)]
 pub struct LineMap {
-    lines: HashMap<String, u32>,
+    /// The tree; node 0 is the root pointer `""` once anything has been recorded.
+    nodes: Vec<LineNode>,
+    /// Escaped mapping keys of every node, end to end.
+    keys: String,
+    /// Pointers that do not start with `/` (only reachable through [`LineMap::insert`]).
+    odd: HashMap<String, u32>,
+}
+
+/// No node.
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct LineNode {
+    /// 1-based line; 0 when the node has none (an ancestor created for a descendant).
+    line: u32,
+    /// How the parent names this node.
+    key: NodeKey,
+    first_child: u32,
+    last_child: u32,
+    next_sibling: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum NodeKey {
+    /// The document itself.
+    Root,
+    /// A sequence item.
+    Index(u32),
+    /// A mapping key: a range of [`LineMap::keys`], escaped.
+    Name { start: u32, len: u32 },
 }
 
 impl LineMap {
     /// The line of `pointer`, or of its nearest ancestor that has one.
     pub fn line_of(&self, pointer: &str) -> Option<u32> {
-        let mut current = pointer;
-        loop {
-            if let Some(line) = self.lines.get(current) {
-                return Some(*line);
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            let mut current = pointer;
+            loop {
+                if let Some(line) = self.odd.get(current) {
+                    return Some(*line);
+                }
+                let cut = current.rfind('/')?;
+                current = &current[..cut];
             }
-            let cut = current.rfind('/')?;
-            current = &current[..cut];
         }
+        let root = self.nodes.first()?;
+        let mut best = (root.line != 0).then_some(root.line);
+        if pointer.is_empty() {
+            return best;
+        }
+        let mut node = 0;
+        for token in pointer[1..].split('/') {
+            match self.child(node, token) {
+                Some(child) => {
+                    node = child;
+                    let line = self.nodes[child as usize].line;
+                    if line != 0 {
+                        best = Some(line);
+                    }
+                }
+                None => break,
+            }
+        }
+        best
     }
 
     /// Records the line of a pointer.
     pub fn insert(&mut self, pointer: String, line: u32) {
-        self.lines.insert(pointer, line);
-    }
-
-    /// Records a line unless the pointer has one: a block value's line is its key's line.
-    fn keep_first(&mut self, pointer: String, line: u32) {
-        self.lines.entry(pointer).or_insert(line);
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            self.odd.insert(pointer, line);
+            return;
+        }
+        let mut node = self.root();
+        if !pointer.is_empty() {
+            for token in pointer[1..].split('/') {
+                node = match self.child(node, token) {
+                    Some(child) => child,
+                    None => self.push_named(node, token),
+                };
+            }
+        }
+        self.nodes[node as usize].line = line;
     }
 
     /// Rewrites every line through `map` (a rebuilt text's lines back to the file's own);
     /// pointers whose line maps to nothing fall back to their ancestors.
     pub fn remap(&mut self, map: impl Fn(u32) -> Option<u32>) {
-        self.lines = std::mem::take(&mut self.lines)
+        for node in &mut self.nodes {
+            if node.line != 0 {
+                node.line = map(node.line).unwrap_or(0);
+            }
+        }
+        self.odd = std::mem::take(&mut self.odd)
             .into_iter()
             .filter_map(|(pointer, line)| map(line).map(|line| (pointer, line)))
             .collect();
     }
+
+    /// Every pointer with a line, in no particular order.
+    fn entries(&self) -> Vec<(String, u32)> {
+        let mut out: Vec<(String, u32)> = self.odd.iter().map(|(p, l)| (p.clone(), *l)).collect();
+        if !self.nodes.is_empty() {
+            self.collect(0, &mut String::new(), &mut out);
+        }
+        out
+    }
+
+    fn collect(&self, node: u32, pointer: &mut String, out: &mut Vec<(String, u32)>) {
+        let line = self.nodes[node as usize].line;
+        if line != 0 {
+            out.push((pointer.clone(), line));
+        }
+        let mut child = self.nodes[node as usize].first_child;
+        while child != NONE {
+            let len = pointer.len();
+            pointer.push('/');
+            match self.nodes[child as usize].key {
+                NodeKey::Index(index) => pointer.push_str(&index.to_string()),
+                NodeKey::Name { start, len } => {
+                    pointer.push_str(&self.keys[start as usize..(start + len) as usize]);
+                }
+                NodeKey::Root => {}
+            }
+            self.collect(child, pointer, out);
+            pointer.truncate(len);
+            child = self.nodes[child as usize].next_sibling;
+        }
+    }
+
+    /// The root node, created on first use.
+    fn root(&mut self) -> u32 {
+        if self.nodes.is_empty() {
+            self.nodes.push(LineNode {
+                line: 0,
+                key: NodeKey::Root,
+                first_child: NONE,
+                last_child: NONE,
+                next_sibling: NONE,
+            });
+        }
+        0
+    }
+
+    /// The child of `node` whose pointer token is `token` (escaped).
+    fn child(&self, node: u32, token: &str) -> Option<u32> {
+        let mut child = self.nodes[node as usize].first_child;
+        while child != NONE {
+            let matches = match self.nodes[child as usize].key {
+                NodeKey::Name { start, len } => {
+                    len as usize == token.len()
+                        && &self.keys[start as usize..(start + len) as usize] == token
+                }
+                NodeKey::Index(index) => index_token(index, token),
+                NodeKey::Root => false,
+            };
+            if matches {
+                return Some(child);
+            }
+            child = self.nodes[child as usize].next_sibling;
+        }
+        None
+    }
+
+    fn push(&mut self, parent: u32, key: NodeKey, line: u32) -> u32 {
+        let index = self.nodes.len() as u32;
+        self.nodes.push(LineNode {
+            line,
+            key,
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
+        });
+        let parent = &mut self.nodes[parent as usize];
+        let last = parent.last_child;
+        parent.last_child = index;
+        if last == NONE {
+            parent.first_child = index;
+        } else {
+            self.nodes[last as usize].next_sibling = index;
+        }
+        index
+    }
+
+    /// Appends a child named by an escaped token.
+    fn push_named(&mut self, parent: u32, token: &str) -> u32 {
+        let start = self.keys.len() as u32;
+        self.keys.push_str(token);
+        let key = NodeKey::Name {
+            start,
+            len: token.len() as u32,
+        };
+        self.push(parent, key, 0)
+    }
+
+    /// The child of `parent` for mapping key `key` (unescaped), created if needed. Only `<<`
+    /// can repeat in a mapping (every other duplicate is an error), so only it is looked up.
+    fn key_child(&mut self, parent: u32, key: &str) -> u32 {
+        let token = escape_token(key);
+        if key == "<<" {
+            if let Some(child) = self.child(parent, &token) {
+                return child;
+            }
+        }
+        self.push_named(parent, &token)
+    }
+
+    /// Records a line unless the node has one: a block value's line is its key's line.
+    fn keep_first(&mut self, node: u32, line: u32) {
+        let slot = &mut self.nodes[node as usize].line;
+        if *slot == 0 {
+            *slot = line;
+        }
+    }
+
+    /// Copies the subtree under `node` into a map of its own, rooted there.
+    fn subtree(&self, node: u32) -> (LineMap, usize) {
+        let mut out = LineMap::default();
+        let root = out.root();
+        out.nodes[0].line = self.nodes[node as usize].line;
+        let mut count = usize::from(out.nodes[0].line != 0);
+        self.copy_children(node, &mut out, root, &mut count);
+        (out, count)
+    }
+
+    fn copy_children(&self, from: u32, out: &mut LineMap, to: u32, count: &mut usize) {
+        let mut child = self.nodes[from as usize].first_child;
+        while child != NONE {
+            let source = self.nodes[child as usize];
+            let key = match source.key {
+                NodeKey::Name { start, len } => {
+                    let new_start = out.keys.len() as u32;
+                    out.keys
+                        .push_str(&self.keys[start as usize..(start + len) as usize]);
+                    NodeKey::Name {
+                        start: new_start,
+                        len,
+                    }
+                }
+                other => other,
+            };
+            let copy = out.push(to, key, source.line);
+            *count += usize::from(source.line != 0);
+            self.copy_children(child, out, copy, count);
+            child = source.next_sibling;
+        }
+    }
+
+    /// Writes the lines of `from` (a [`LineMap::subtree`]) under `node`, over what is there.
+    fn graft(&mut self, node: u32, from: &LineMap) {
+        if from.nodes.is_empty() {
+            return;
+        }
+        if from.nodes[0].line != 0 {
+            self.nodes[node as usize].line = from.nodes[0].line;
+        }
+        self.graft_children(node, from, 0);
+    }
+
+    fn graft_children(&mut self, node: u32, from: &LineMap, from_node: u32) {
+        let mut child = from.nodes[from_node as usize].first_child;
+        while child != NONE {
+            let source = from.nodes[child as usize];
+            let target = match source.key {
+                NodeKey::Name { start, len } => {
+                    let token = &from.keys[start as usize..(start + len) as usize];
+                    match self.child(node, token) {
+                        Some(existing) => existing,
+                        None => self.push_named(node, token),
+                    }
+                }
+                NodeKey::Index(index) => match self.child(node, &index.to_string()) {
+                    Some(existing) => existing,
+                    None => self.push(node, NodeKey::Index(index), 0),
+                },
+                NodeKey::Root => node,
+            };
+            if source.line != 0 {
+                self.nodes[target as usize].line = source.line;
+            }
+            self.graft_children(target, from, child);
+            child = source.next_sibling;
+        }
+    }
+}
+
+/// Compares as the pointer strings would: `/items/1` and `/items/1` only, never `01`.
+impl PartialEq for LineMap {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self.entries(), other.entries());
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    }
+}
+
+impl Eq for LineMap {}
+
+/// Whether `token` is exactly how a pointer writes sequence index `index`.
+fn index_token(index: u32, token: &str) -> bool {
+    let bytes = token.as_bytes();
+    if bytes.is_empty() || bytes.len() > 10 || (bytes.len() > 1 && bytes[0] == b'0') {
+        return false;
+    }
+    let mut value: u64 = 0;
+    for b in bytes {
+        if !b.is_ascii_digit() {
+            return false;
+        }
+        value = value * 10 + u64::from(b - b'0');
+    }
+    value == u64::from(index)
 }
 
 /// One YAML document: its value, its lines, and where it starts.
@@ -141,48 +424,67 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>,
             ),
         });
     }
-    let mut builder = Builder::new(*limits);
-    let mut parser = Parser::new();
-    let mut input = text.as_bytes();
-    parser.set_input_string(&mut input);
-    loop {
-        let event = parser.parse().map_err(|e| {
-            let line = e
-                .problem_mark()
-                .or(e.context_mark())
-                .map_or(1, |m| m.line as usize + 1);
-            let message = match e.context() {
-                Some(context) => format!("{} {context}", e.problem()),
-                None => e.problem().to_owned(),
-            };
-            YamlError::at(line, message)
-        })?;
-        if matches!(event.data, EventData::StreamEnd) {
-            break;
+    // libyaml-safer 0.1.1 still panics on some malformed input: a tag directly followed by `,`
+    // in a flow collection (simonask/libyaml-safer#7), a block scalar indicator after a quoted
+    // scalar (#6). The half-built documents go with the panic; the last line the parser
+    // reached names where it gave up. The CLI and the webhook never see the panic.
+    let last_line = std::cell::Cell::new(1usize);
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut builder = Builder::new(*limits);
+        let mut parser = Parser::new();
+        let mut input = text.as_bytes();
+        parser.set_input_string(&mut input);
+        loop {
+            let event = parser.parse().map_err(|e| {
+                let line = e
+                    .problem_mark()
+                    .or(e.context_mark())
+                    .map_or(1, |m| m.line as usize + 1);
+                let message = match e.context() {
+                    Some(context) => format!("{} {context}", e.problem()),
+                    None => e.problem().to_owned(),
+                };
+                YamlError::at(line, message)
+            })?;
+            if matches!(event.data, EventData::StreamEnd) {
+                break;
+            }
+            last_line.set(event.end_mark.line as usize + 1);
+            builder.event(event)?;
         }
-        builder.event(event)?;
-    }
-    Ok(builder.documents)
+        Ok(builder.documents)
+    }));
+    parsed.unwrap_or_else(|_| {
+        Err(YamlError::at(
+            last_line.get(),
+            "the YAML parser cannot read what follows this line (malformed syntax, such as a \
+             tag directly followed by `,` or a block scalar indicator after a quoted scalar)",
+        ))
+    })
 }
 
 /// An anchored node, kept so that aliases can copy it with its lines.
 struct Anchor {
     value: Value,
-    /// (pointer relative to the anchored node, line)
-    lines: Vec<(String, u32)>,
+    /// The lines of the anchored node and its descendants, rooted at the node.
+    lines: LineMap,
+    /// How many of them have a line (what an alias adds to the node count).
+    line_count: usize,
     nodes: usize,
 }
 
 enum Frame {
     Seq {
         items: Vec<Value>,
-        pointer: String,
+        node: u32,
         anchor: Option<String>,
     },
     Map {
         map: Map<String, Value>,
         key: Option<String>,
-        pointer: String,
+        /// The line node of `key`'s value, once the key is read.
+        key_node: u32,
+        node: u32,
         anchor: Option<String>,
         merges: Vec<Value>,
     },
@@ -194,9 +496,20 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<String, Anchor>,
     lines: LineMap,
+    /// Nodes built, copied for anchors or expanded from aliases, in the whole file.
     nodes: usize,
+    /// Of those, the copies.
+    copies: usize,
     doc_start: Option<(usize, usize)>,
     root: Option<Value>,
+}
+
+/// Where the next node goes.
+enum Slot {
+    /// A mapping key: `parent` is the mapping's line node.
+    Key { parent: u32 },
+    /// A value, whose line node is `node`.
+    Value { node: u32 },
 }
 
 impl Builder {
@@ -208,13 +521,19 @@ impl Builder {
             anchors: HashMap::new(),
             lines: LineMap::default(),
             nodes: 0,
+            copies: 0,
             doc_start: None,
             root: None,
         }
     }
 
-    fn count(&mut self, nodes: usize, line: usize) -> Result<(), YamlError> {
-        self.nodes += nodes;
+    /// Counts `nodes` about to be built, before building them; `copied` for the copies made
+    /// for anchors and aliases.
+    fn count(&mut self, nodes: usize, copied: bool, line: usize) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        if copied {
+            self.copies = self.copies.saturating_add(nodes);
+        }
         if self.nodes > self.limits.max_nodes {
             return Err(YamlError::at(
                 line,
@@ -224,22 +543,69 @@ impl Builder {
                 ),
             ));
         }
+        if self.copies > 100
+            && self.nodes > 1000
+            && self.copies as f64 / self.nodes as f64 > self.allowed_copy_ratio()
+        {
+            return Err(YamlError::at(
+                line,
+                format!(
+                    "document expands {} of its {} nodes from aliases (an alias bomb?); refusing to read it",
+                    self.copies, self.nodes
+                ),
+            ));
+        }
         Ok(())
     }
 
-    /// The pointer the next value will have, and whether it is a mapping key.
-    fn next_pointer(&self) -> (String, bool) {
+    /// The share of nodes that may be copies: go-yaml's alias ratio (the reader behind
+    /// `kubectl` and sigs.k8s.io/yaml): 99% up to a tenth of the node limit, falling to 10% at
+    /// the limit. A "billion laughs" bomb fails after a few thousand nodes instead of millions.
+    fn allowed_copy_ratio(&self) -> f64 {
+        let high = self.limits.max_nodes as f64;
+        let low = high / 10.0;
+        let nodes = self.nodes as f64;
+        if nodes <= low {
+            0.99
+        } else if nodes >= high {
+            0.10
+        } else {
+            0.99 - 0.89 * (nodes - low) / (high - low)
+        }
+    }
+
+    /// The line node the next value will have, or that the next node is a mapping key.
+    fn next_slot(&mut self) -> Slot {
         match self.stack.last() {
-            None => (String::new(), false),
-            Some(Frame::Seq { items, pointer, .. }) => {
-                (format!("{pointer}/{}", items.len()), false)
+            None => Slot::Value {
+                node: self.lines.root(),
+            },
+            Some(Frame::Seq { items, node, .. }) => {
+                let (parent, index) = (*node, items.len() as u32);
+                Slot::Value {
+                    node: self.lines.push(parent, NodeKey::Index(index), 0),
+                }
             }
-            Some(Frame::Map { key: None, .. }) => (String::new(), true),
             Some(Frame::Map {
-                key: Some(key),
-                pointer,
+                key: None, node, ..
+            }) => Slot::Key { parent: *node },
+            Some(Frame::Map {
+                key: Some(_),
+                key_node,
                 ..
-            }) => (format!("{pointer}/{}", escape_token(key)), false),
+            }) => Slot::Value { node: *key_node },
+        }
+    }
+
+    /// Sets the key of the mapping on top of the stack and creates its value's line node.
+    fn set_key(&mut self, parent: u32, text: String, line: Option<u32>) {
+        let child = self.lines.key_child(parent, &text);
+        if let Some(line) = line {
+            self.lines.nodes[child as usize].line = line;
+        }
+        if let Some(Frame::Map { key, key_node, .. }) = self.stack.last_mut() {
+            *key = Some(text);
+            *key_node = child;
         }
     }
 
@@ -247,9 +613,19 @@ impl Builder {
         let line = event.start_mark.line as usize + 1;
         let index = event.start_mark.index as usize;
         let is_sequence = matches!(event.data, EventData::SequenceStart { .. });
+        if let Some((start_line, start_index)) = self.doc_start {
+            // An oversized document fails as soon as the parser passes the limit, not after
+            // the whole of it is built.
+            let size = (event.end_mark.index as usize).saturating_sub(start_index);
+            if size > self.limits.max_document_bytes {
+                return Err(self.too_big(start_line, None));
+            }
+        }
         match event.data {
             EventData::DocumentStart { .. } => {
                 self.lines = LineMap::default();
+                // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
+                self.anchors.clear();
                 self.doc_start = Some((line, index));
             }
             EventData::DocumentEnd { .. } => self.finish_document(line, index)?,
@@ -260,86 +636,78 @@ impl Builder {
                 style,
                 ..
             } => {
-                let (pointer, is_key) = self.next_pointer();
-                self.count(1, line)?;
-                if is_key {
-                    if let Some(Frame::Map {
-                        key,
-                        pointer: map_pointer,
-                        ..
-                    }) = self.stack.last_mut()
-                    {
-                        let child = format!("{map_pointer}/{}", escape_token(&text));
-                        *key = Some(text);
-                        self.lines.insert(child, line as u32);
+                let slot = self.next_slot();
+                self.count(1, false, line)?;
+                let node = match slot {
+                    Slot::Key { parent } => {
+                        self.set_key(parent, text, Some(line as u32));
+                        return Ok(());
                     }
-                    return Ok(());
-                }
+                    Slot::Value { node } => node,
+                };
                 let is_str_tag = tag
                     .as_deref()
                     .is_some_and(|t| t.ends_with(":str") || t == "!!str");
-                let value = scalar_value(&text, style, is_str_tag);
-                self.lines.keep_first(pointer.clone(), line as u32);
-                self.remember(anchor, &pointer, &value, 1);
+                let value = scalar_value(text, style, is_str_tag);
+                self.lines.keep_first(node, line as u32);
+                self.remember(anchor, node, &value, 1, line)?;
                 self.push_value(value, line)?;
             }
-            EventData::Alias { anchor } => {
-                let (pointer, is_key) = self.next_pointer();
-                let Some(anchor) = self.anchors.get(&anchor) else {
+            EventData::Alias { anchor: name } => {
+                let slot = self.next_slot();
+                let Some(anchor) = self.anchors.get(&name) else {
                     return Err(YamlError::at(
                         line,
-                        format!("alias to an unknown anchor `{anchor}`"),
+                        format!("alias to an unknown anchor `{name}`"),
                     ));
                 };
-                let (value, nodes) = (anchor.value.clone(), anchor.nodes);
-                let lines: Vec<_> = anchor
-                    .lines
-                    .iter()
-                    .map(|(rel, l)| (format!("{pointer}{rel}"), *l))
-                    .collect();
-                self.count(nodes + lines.len(), line)?;
-                if is_key {
-                    let key = match value {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    if let Some(Frame::Map { key: slot, .. }) = self.stack.last_mut() {
-                        *slot = Some(key);
+                let (nodes, line_count) = (anchor.nodes, anchor.line_count);
+                // Counted before the copy is made: a bomb fails here, not after allocating.
+                self.count(nodes + line_count, true, line)?;
+                let value = self.anchors[&name].value.clone();
+                let node = match slot {
+                    Slot::Key { parent } => {
+                        let key = match value {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        self.set_key(parent, key, None);
+                        return Ok(());
                     }
-                    return Ok(());
-                }
-                for (p, l) in lines {
-                    self.lines.insert(p, l);
+                    Slot::Value { node } => node,
+                };
+                if let Some(anchor) = self.anchors.get(&name) {
+                    self.lines.graft(node, &anchor.lines);
                 }
                 self.push_value(value, line)?;
             }
             EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. } => {
-                let (pointer, is_key) = self.next_pointer();
-                if is_key {
+                let Slot::Value { node } = self.next_slot() else {
                     return Err(YamlError::at(
                         line,
                         "complex mapping keys are not supported",
                     ));
-                }
+                };
                 if self.stack.len() >= self.limits.max_depth {
                     return Err(YamlError::at(
                         line,
                         format!("nesting deeper than {} levels", self.limits.max_depth),
                     ));
                 }
-                self.count(1, line)?;
-                self.lines.keep_first(pointer.clone(), line as u32);
+                self.count(1, false, line)?;
+                self.lines.keep_first(node, line as u32);
                 self.stack.push(if is_sequence {
                     Frame::Seq {
                         items: Vec::new(),
-                        pointer,
+                        node,
                         anchor,
                     }
                 } else {
                     Frame::Map {
                         map: Map::new(),
                         key: None,
-                        pointer,
+                        key_node: NONE,
+                        node,
                         anchor,
                         merges: Vec::new(),
                     }
@@ -349,26 +717,26 @@ impl Builder {
                 let Some(frame) = self.stack.pop() else {
                     return Err(YamlError::at(line, "unbalanced end of collection"));
                 };
-                let (value, pointer, anchor) = match frame {
+                let (value, node, anchor) = match frame {
                     Frame::Seq {
                         items,
-                        pointer,
+                        node,
                         anchor,
-                    } => (Value::Array(items), pointer, anchor),
+                    } => (Value::Array(items), node, anchor),
                     Frame::Map {
                         mut map,
-                        pointer,
+                        node,
                         anchor,
                         merges,
                         ..
                     } => {
                         merge_keys(&mut map, merges, line)?;
-                        (Value::Object(map), pointer, anchor)
+                        (Value::Object(map), node, anchor)
                     }
                 };
                 if anchor.is_some() {
                     let nodes = count_nodes(&value);
-                    self.remember(anchor, &pointer, &value, nodes);
+                    self.remember(anchor, node, &value, nodes, line)?;
                 }
                 self.push_value(value, line)?;
             }
@@ -377,25 +745,40 @@ impl Builder {
         Ok(())
     }
 
-    fn remember(&mut self, anchor: Option<String>, pointer: &str, value: &Value, nodes: usize) {
-        let Some(anchor) = anchor else { return };
-        let lines = self
-            .lines
-            .lines
-            .iter()
-            .filter_map(|(p, l)| {
-                let rest = p.strip_prefix(pointer)?;
-                (rest.is_empty() || rest.starts_with('/')).then(|| (rest.to_owned(), *l))
-            })
-            .collect();
+    /// Keeps a copy of an anchored node for its aliases. The copy costs memory like any other
+    /// node, so it counts (nested anchors would otherwise copy a document once per level).
+    fn remember(
+        &mut self,
+        anchor: Option<String>,
+        node: u32,
+        value: &Value,
+        nodes: usize,
+        line: usize,
+    ) -> Result<(), YamlError> {
+        let Some(anchor) = anchor else { return Ok(()) };
+        self.count(nodes, true, line)?;
+        let (lines, line_count) = self.lines.subtree(node);
         self.anchors.insert(
             anchor,
             Anchor {
                 value: value.clone(),
                 lines,
+                line_count,
                 nodes,
             },
         );
+        Ok(())
+    }
+
+    fn too_big(&self, start_line: usize, size: Option<usize>) -> YamlError {
+        let size = size.map_or_else(String::new, |s| format!("{s} bytes, "));
+        YamlError::at(
+            start_line,
+            format!(
+                "document is {size}over the API server's limit of {} bytes",
+                self.limits.max_document_bytes
+            ),
+        )
     }
 
     fn push_value(&mut self, value: Value, line: usize) -> Result<(), YamlError> {
@@ -408,11 +791,18 @@ impl Builder {
                 let key = key.take().unwrap_or_default();
                 if key == "<<" {
                     merges.push(value);
-                } else if map.insert(key.clone(), value).is_some() {
-                    return Err(YamlError::at(
-                        line,
-                        format!("duplicate mapping key `{key}`"),
-                    ));
+                } else {
+                    match map.entry(key) {
+                        serde_json::map::Entry::Vacant(entry) => {
+                            entry.insert(value);
+                        }
+                        serde_json::map::Entry::Occupied(entry) => {
+                            return Err(YamlError::at(
+                                line,
+                                format!("duplicate mapping key `{}`", entry.key()),
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -423,13 +813,7 @@ impl Builder {
         let (start_line, start_index) = self.doc_start.take().unwrap_or((line, 0));
         let size = end_index.saturating_sub(start_index);
         if size > self.limits.max_document_bytes {
-            return Err(YamlError::at(
-                start_line,
-                format!(
-                    "document is {size} bytes, over the API server's limit of {} bytes",
-                    self.limits.max_document_bytes
-                ),
-            ));
+            return Err(self.too_big(start_line, Some(size)));
         }
         let value = self.root.take().unwrap_or(Value::Null);
         let start_line = self.lines.line_of("").unwrap_or(start_line as u32);
@@ -477,11 +861,11 @@ fn count_nodes(value: &Value) -> usize {
 }
 
 /// Resolves a scalar with the YAML 1.2 core schema (what `kubectl` users expect of JSON-ish YAML).
-fn scalar_value(text: &str, style: ScalarStyle, forced_string: bool) -> Value {
+fn scalar_value(text: String, style: ScalarStyle, forced_string: bool) -> Value {
     if style != ScalarStyle::Plain || forced_string {
-        return Value::String(text.to_owned());
+        return Value::String(text);
     }
-    match text {
+    match text.as_str() {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
@@ -510,7 +894,7 @@ fn scalar_value(text: &str, style: ScalarStyle, forced_string: bool) -> Value {
             return Value::Number(n);
         }
     }
-    Value::String(text.to_owned())
+    Value::String(text)
 }
 
 #[cfg(test)]
@@ -550,6 +934,61 @@ mod tests {
             lines.line_of("/spec/containers/0/resources/limits/cpu"),
             Some(6)
         );
+    }
+
+    #[test]
+    fn line_map_holds_every_pointer_once() {
+        let docs =
+            parse("a:\n  b: [1, {c: 2}]\n  k/x~y:\n    - q\nd: &x\n  e: 3\nf: *x\ng:\n- *x\n");
+        let mut entries = docs[0].lines.entries();
+        entries.sort();
+        let expected: Vec<(String, u32)> = [
+            ("", 1),
+            ("/a", 1),
+            ("/a/b", 2),
+            ("/a/b/0", 2),
+            ("/a/b/1", 2),
+            ("/a/b/1/c", 2),
+            ("/a/k~1x~0y", 3),
+            ("/a/k~1x~0y/0", 4),
+            ("/d", 5),
+            ("/d/e", 6),
+            ("/f", 5),
+            ("/f/e", 6),
+            ("/g", 8),
+            ("/g/0", 5),
+            ("/g/0/e", 6),
+        ]
+        .into_iter()
+        .map(|(p, l)| (p.to_owned(), l))
+        .collect();
+        assert_eq!(entries, expected);
+        assert_eq!(
+            docs[0].lines.line_of("/a/b/01"),
+            Some(2),
+            "no such item: /a/b"
+        );
+        assert_eq!(docs[0].lines.line_of("/g/0/e/z"), Some(6));
+    }
+
+    #[test]
+    fn inserted_pointers_read_back_as_strings_would() {
+        let mut lines = LineMap::default();
+        lines.insert("/a/0".into(), 3);
+        lines.insert("odd/x".into(), 9);
+        assert_eq!(lines.line_of("/a/0/b"), Some(3));
+        assert_eq!(lines.line_of("/a/00"), None);
+        assert_eq!(lines.line_of(""), None);
+        assert_eq!(lines.line_of("odd/x/y"), Some(9));
+        lines.insert(String::new(), 1);
+        assert_eq!(lines.line_of("/a/00"), Some(1));
+        lines.remap(|l| (l != 3).then_some(l + 10));
+        assert_eq!(lines.line_of("/a/0"), Some(11));
+        assert_eq!(lines.line_of("odd/x"), Some(19));
+        let mut other = LineMap::default();
+        other.insert("odd/x".into(), 19);
+        other.insert(String::new(), 11);
+        assert_eq!(lines, other);
     }
 
     #[test]
@@ -612,5 +1051,92 @@ mod tests {
         let docs = parse("{\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"x\"}\n}\n");
         assert_eq!(docs[0].value["metadata"]["name"], json!("x"));
         assert_eq!(docs[0].lines.line_of("/metadata/name"), Some(3));
+    }
+
+    // See: fuzz crash libyaml-safer panics on a tag directly followed by `,` in a flow
+    // collection ("TODO: What is expected here?", simonask/libyaml-safer#7)
+    #[test]
+    fn parser_panic_on_tag_before_comma_is_an_error() {
+        for text in ["[!,", "a: [x,!x, x]\n", "a: &a [x, x]\nb: [*a,!x, *a]\n"] {
+            let err = parse_documents(text, &Limits::default()).unwrap_err();
+            assert!(err.message.contains("YAML parser"), "{text:?}: {err}");
+            assert!(err.line.is_some(), "{text:?}: {err}");
+        }
+    }
+
+    // See: fuzz crash libyaml-safer panics with "unexpected end of input" on a block scalar
+    // indicator after a quoted scalar (simonask/libyaml-safer#6)
+    #[test]
+    fn parser_panic_on_block_indicator_after_quote_is_an_error() {
+        let err = parse_documents("a: ''|\n 0", &Limits::default()).unwrap_err();
+        assert_eq!(err.line, Some(1), "{err}");
+    }
+
+    /// The classic bomb fails on the alias ratio after a few thousand nodes, long before the
+    /// node limit would have let it allocate millions.
+    #[test]
+    fn alias_bomb_fails_early_on_the_alias_ratio() {
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..9 {
+            let prev = format!("*l{}", level - 1);
+            let items = [prev.as_str(); 10].join(", ");
+            writeln!(bomb, "l{level}: &l{level} [{items}]").unwrap();
+        }
+        let err = parse_documents(&bomb, &Limits::default()).unwrap_err();
+        assert!(err.message.contains("from aliases"), "{err}");
+        assert!(err.line.is_some_and(|l| l <= 5), "{err}");
+    }
+
+    /// Anchors nested in anchors copy the document once per level: the copies count.
+    #[test]
+    fn nested_anchor_copies_count_against_the_limit() {
+        let mut text = String::new();
+        for k in 0..100 {
+            writeln!(text, "{}k{k}: &n{k}", "  ".repeat(k)).unwrap();
+        }
+        writeln!(text, "{}v: [{}1]", "  ".repeat(100), "1, ".repeat(20_000)).unwrap();
+        let Err(err) = parse_documents(&text, &Limits::default()) else {
+            panic!("100 nested anchors over 20,000 items were read");
+        };
+        assert!(err.message.contains("from aliases"), "{err}");
+    }
+
+    /// Ordinary anchors, merge keys and aliases stay far inside the ratio.
+    #[test]
+    fn ordinary_aliasing_is_accepted() {
+        let mut text = String::from("defaults: &d {cpu: 100m, memory: 128Mi}\nitems:\n");
+        for i in 0..2000 {
+            writeln!(text, "- {{name: c{i}, resources: *d}}").unwrap();
+        }
+        let docs = parse(&text);
+        assert_eq!(
+            docs[0].value["items"][1999]["resources"]["memory"],
+            json!("128Mi")
+        );
+    }
+
+    /// An oversized document fails once the parser passes the limit, at its first line.
+    #[test]
+    fn oversized_document_fails_early_with_its_line() {
+        let small = Limits {
+            max_document_bytes: 100,
+            ..Limits::default()
+        };
+        let text = format!("a: 1\n---\n{}", "k: v\n".repeat(30).replace("k:", "- k:"));
+        let err = parse_documents(&text, &small).unwrap_err();
+        assert_eq!(err.line, Some(2), "the document's `---` line: {err}");
+        assert!(
+            err.message
+                .contains("over the API server's limit of 100 bytes"),
+            "{err}"
+        );
+    }
+
+    /// Anchors are scoped to their document.
+    #[test]
+    fn aliases_do_not_reach_into_earlier_documents() {
+        let err = parse_documents("a: &x 1\n---\nb: *x\n", &Limits::default()).unwrap_err();
+        assert!(err.message.contains("unknown anchor"), "{err}");
+        assert_eq!(err.line, Some(3));
     }
 }

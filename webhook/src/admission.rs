@@ -207,11 +207,12 @@ pub struct AdmissionRequest {
     /// The requester.
     #[serde(default)]
     pub user_info: UserInfo,
-    /// The object after the operation (CREATE, UPDATE).
-    #[serde(default)]
+    /// The object after the operation (CREATE, UPDATE), without what no rule reads (see
+    /// [`deserialize_object`]).
+    #[serde(default, deserialize_with = "deserialize_object")]
     pub object: Option<Value>,
-    /// The object before the operation (UPDATE, DELETE).
-    #[serde(default)]
+    /// The object before the operation (UPDATE, DELETE), pruned the same way.
+    #[serde(default, deserialize_with = "deserialize_object")]
     pub old_object: Option<Value>,
     /// Whether the request is a dry run; judged the same, and the webhook has no side effects.
     #[serde(default)]
@@ -336,6 +337,145 @@ pub struct ReviewResponse {
     pub response: AdmissionResponse,
 }
 
+/// Members of an object that no rule reads, skipped while decoding: by path from the object.
+///
+/// `status` and `metadata.managedFields` are written by controllers and the API server, and
+/// `kubectl.kubernetes.io/last-applied-configuration` is a second copy of the object as a JSON
+/// string; together they are often half of an object's bytes, and decoding them into a
+/// `Value` (then diffing and freeing them) was a large part of a review. The engine's verdict
+/// never depends on them; the `patch` audit annotation no longer lists their churn.
+const PRUNED: [&[&str]; 3] = [
+    &["status"],
+    &["metadata", "managedFields"],
+    &[
+        "metadata",
+        "annotations",
+        "kubectl.kubernetes.io/last-applied-configuration",
+    ],
+];
+
+/// Decodes `object` or `oldObject` like `Option<Value>` does, but skips the [`PRUNED`] members
+/// without building them (serde_json still checks that they are well-formed JSON).
+pub fn deserialize_object<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct OptionVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for OptionVisitor {
+        type Value = Option<Value>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a Kubernetes object or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            serde::de::DeserializeSeed::deserialize(Pruned { path: &[] }, d).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(OptionVisitor)
+}
+
+/// A `Value` seed at `path` below the object: maps drop the members [`PRUNED`] names there.
+#[derive(Clone, Copy)]
+struct Pruned<'p> {
+    path: &'p [&'static str],
+}
+
+impl Pruned<'_> {
+    /// Whether `key` under this path is pruned, or is on the way to something pruned.
+    fn child(self, key: &str) -> Option<(bool, &'static [&'static str])> {
+        let depth = self.path.len();
+        for pruned in PRUNED {
+            if pruned.len() > depth && pruned[..depth] == *self.path && pruned[depth] == key {
+                return Some((pruned.len() == depth + 1, &pruned[..=depth]));
+            }
+        }
+        None
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Pruned<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Pruned<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = match self.child(&key) {
+                Some((true, _)) => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+                Some((false, path)) => map.next_value_seed(Pruned { path })?,
+                None => map.next_value::<Value>()?,
+            };
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +524,24 @@ mod tests {
             let error = AdmissionReview::from_slice(body.as_bytes()).unwrap_err();
             assert!(error.to_string().contains(expected), "{body}: {error}");
         }
+    }
+
+    #[test]
+    fn objects_decode_without_what_no_rule_reads() {
+        let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"UPDATE",
+            "object":{"kind":"DaemonSet","metadata":{"name":"a","managedFields":[{"manager":"m"}],
+                "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"a\":1}","keep":"x"},"labels":{"status":"s"}},
+                "spec":{"status":1,"template":{"metadata":{"managedFields":2}}},"status":{"ready":3}},
+            "oldObject":null}}"#;
+        let (_, request) = AdmissionReview::from_slice(body).unwrap();
+        assert_eq!(
+            request.object.unwrap(),
+            serde_json::json!({"kind": "DaemonSet", "metadata": {"name": "a", "annotations": {"keep": "x"}, "labels": {"status": "s"}},
+                "spec": {"status": 1, "template": {"metadata": {"managedFields": 2}}}})
+        );
+        assert!(request.old_object.is_none());
+        let malformed = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"UPDATE","object":{"status":[1,}}}"#;
+        assert!(AdmissionReview::from_slice(malformed).is_err());
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// new requests here before the listener closes.
 pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
 
+/// Reviews judged at once by default: far above what two cores finish within a deadline
+/// (a review takes well under a millisecond), so only a real overload is shed.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -34,6 +38,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Deadline for one request; past it the answer is 503 with a JSON error.
     pub request_timeout: Duration,
+    /// Reviews judged at once; past it a request is shed at once with 503 "overloaded"
+    /// rather than queued behind work that would miss its deadline anyway.
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +48,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }

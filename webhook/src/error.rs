@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The request took longer than its deadline (503).
     #[error("request deadline of {0:?} exceeded")]
     Deadline(std::time::Duration),
+    /// More reviews are in flight than the limit; shed at once (503).
+    #[error("overloaded: {0} reviews in flight; retry")]
+    Overloaded(usize),
     /// Something failed inside the webhook (500); never expected.
     #[error("internal error: {0}")]
     Internal(String),
@@ -40,7 +43,7 @@ impl ApiError {
         match self {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Body(_) | Self::Review(_) => StatusCode::BAD_REQUEST,
-            Self::Deadline(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Deadline(_) | Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -51,6 +54,7 @@ impl ApiError {
             Self::BodyTooLarge { .. } => "too_large",
             Self::Body(_) | Self::Review(_) => "malformed",
             Self::Deadline(_) => "deadline",
+            Self::Overloaded(_) => "overloaded",
             Self::Internal(_) => "internal",
         }
     }

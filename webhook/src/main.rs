@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use changelint_webhook::config::{
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_RELOAD_INTERVAL,
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_RELOAD_INTERVAL,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_DELAY,
 };
 use changelint_webhook::{Limits, ServeConfig, server};
@@ -68,6 +68,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Reviews judged at once; more are shed at once with 503 (overloaded).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    max_in_flight: usize,
     /// How often certificate and policy files are checked for changes, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_RELOAD_INTERVAL.as_secs_f64())]
     reload_interval: f64,
@@ -148,6 +151,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.limits = Limits {
         max_body_bytes: args.max_body_bytes,
         request_timeout: seconds(args.request_timeout, "request-timeout")?,
+        max_in_flight: args.max_in_flight.max(1),
     };
     config.reload_interval = seconds(args.reload_interval, "reload-interval")?;
     config.shutdown_delay = seconds(args.shutdown_delay, "shutdown-delay")?;

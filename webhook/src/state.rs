@@ -25,6 +25,7 @@ struct Inner {
     readiness: Readiness,
     metrics: Metrics,
     limits: Limits,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -43,9 +44,15 @@ impl AppState {
                 policy: ArcSwap::from_pointee(policy),
                 readiness,
                 metrics,
+                in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
                 limits,
             }),
         }
+    }
+
+    /// A slot for one review, or `None` when the webhook is at its in-flight limit.
+    pub fn try_review_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.in_flight.clone().try_acquire_owned().ok()
     }
 
     /// The policy in force now.

@@ -583,3 +583,44 @@ async fn logs_never_carry_object_bodies_or_annotation_values() {
     .unwrap();
     assert!(!format!("{request:?}").contains("hunter2"));
 }
+
+#[tokio::test]
+async fn requests_over_the_in_flight_limit_are_shed_at_once() {
+    let state = AppState::with_parts(
+        Policy::default(),
+        Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        },
+        Metrics::new(),
+    );
+    let body = serde_json::to_vec(&review(
+        V1,
+        "CREATE",
+        None,
+        Some(log_shipper(None, SHIPPER_IMAGE)),
+    ))
+    .unwrap();
+    // One review holds the only slot: the next request is answered 503 without being judged.
+    let held = state.try_review_slot().expect("a free slot");
+    let (status, answer) = call(router(state.clone()), post_request(body.clone())).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("overloaded"),
+        "{answer}"
+    );
+    let rendered = state.metrics().render();
+    assert_eq!(
+        metrics::sample(&rendered, metrics::REJECTED, "overloaded"),
+        Some(1.0),
+        "{rendered}"
+    );
+    // Load drops: the slot is free again and the same request is judged at once.
+    drop(held);
+    let (status, answer) = call(router(state), post_request(body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["response"]["allowed"], false,
+        "a DaemonSet without limits is denied"
+    );
+}

@@ -197,7 +197,10 @@ mod tests {
                 let later: Vec<&str> = (removed_at + 1..removed_at + 40)
                     .filter_map(|l| sources.line(before_file, l as u32))
                     .collect();
-                assert!(later.contains(&text), "line {line} of {uri}: {text:?} does not follow the removal");
+                assert!(
+                    later.contains(&text),
+                    "line {line} of {uri}: {text:?} does not follow the removal"
+                );
                 continue;
             }
             if let Some(key) = finding.pointer.rsplit('/').next().filter(|k| !k.is_empty()) {

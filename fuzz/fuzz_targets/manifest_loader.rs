@@ -1,0 +1,59 @@
+//! Bytes -> `input::load_objects` -> change set -> `check`, as the CLI runs them on a file.
+//!
+//! An input holding the line `#---8<---` is split there into a before and an after file, so
+//! the rules see UPDATEs as well as new objects; otherwise the bytes are the after side alone
+//! (an `audit` of the current state) and also compared with themselves (an unchanged tree).
+#![no_main]
+
+use std::sync::LazyLock;
+
+use changelint_policies::yaml::Limits;
+use changelint_policies::{ChangeSet, Policy, SourceFile, audit, check, input};
+use libfuzzer_sys::fuzz_target;
+
+static POLICY: LazyLock<Policy> = LazyLock::new(Policy::default);
+
+const SPLIT: &[u8] = b"\n#---8<---\n";
+
+fn load(name: &str, bytes: &[u8]) -> Vec<changelint_policies::Object> {
+    input::load_objects(&SourceFile::new(name, bytes), &Limits::default()).unwrap_or_default()
+}
+
+/// libfuzzer-sys aborts on every panic, even one the engine catches. `yaml::parse_documents`
+/// turns the parser's known panics (libyaml-safer#6, #7) into errors, so those are let through;
+/// any other panic still aborts and is reported.
+fn tolerate_caught_parser_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let abort = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info
+                .location()
+                .is_some_and(|l| l.file().contains("libyaml-safer"))
+            {
+                abort(info);
+            }
+        }));
+    });
+}
+
+fuzz_target!(|data: &[u8]| {
+    tolerate_caught_parser_panics();
+    let policy = &*POLICY;
+    let (before, after) = match data.windows(SPLIT.len()).position(|w| w == SPLIT) {
+        Some(at) => (&data[..at], &data[at + SPLIT.len()..]),
+        None => (data, data),
+    };
+    let after_objects = load("after/deploy.yaml", after);
+    if after_objects.is_empty() {
+        // Still exercise the error path of the before side.
+        let _ = load("before/deploy.yaml", before);
+        return;
+    }
+    let current = ChangeSet::new(Vec::new(), after_objects.clone(), policy);
+    let report = audit(&current, policy);
+    let _ = serde_json::to_string(&report);
+    let change = ChangeSet::new(load("before/deploy.yaml", before), after_objects, policy);
+    let report = check(&change, policy);
+    let _ = serde_json::to_string(&report);
+});
