@@ -1,5 +1,9 @@
 //! `changelint`: thin glue between the command line, the file system and the policy engine.
 
+/// Parsing a tree is many small allocations on every core; see `mimalloc` in Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod args;
 mod git;
 mod inputs;

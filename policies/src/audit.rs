@@ -1,13 +1,14 @@
 //! The fleet audit's summary: workloads and containers grouped by namespace and kind, with how
 //! many lack a memory limit or requests and how many roll out unsafely.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
 use crate::change::ChangeSet;
 use crate::config::Policy;
 use crate::finding::Finding;
+use crate::object::Identity;
 use crate::podspec::pod_spec_pointer;
 use crate::resources::Class;
 
@@ -50,6 +51,13 @@ pub struct AuditSummary {
 impl AuditSummary {
     /// Summarises the current state (the after side) of a change set.
     pub fn of(change: &ChangeSet, policy: &Policy, findings: &[Finding]) -> Self {
+        // Looked up once per workload: a scan of the findings for each one made a fleet audit
+        // quadratic (50,000 objects took 20x as long as 5,000).
+        let unsafe_rollouts: HashSet<&Identity> = findings
+            .iter()
+            .filter(|f| f.rule == "blast-radius-rollout")
+            .map(|f| &f.object)
+            .collect();
         let mut groups: BTreeMap<(String, String), AuditCounts> = BTreeMap::new();
         for pair in &change.pairs {
             let Some(object) = &pair.after else { continue };
@@ -74,10 +82,7 @@ impl AuditSummary {
                     counts.without_requests += 1;
                 }
             }
-            if findings
-                .iter()
-                .any(|f| f.rule == "blast-radius-rollout" && f.object == object.identity)
-            {
+            if unsafe_rollouts.contains(&object.identity) {
                 counts.unsafe_rollouts += 1;
             }
         }

@@ -15,6 +15,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context as _, Result, bail};
+
+/// The allocator of the `changelint` binary, so that the baseline is the parser as changelint
+/// runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use libyaml_safer::{EventData, Parser};
 use serde_json::{Map, Value};
 
