@@ -14,7 +14,7 @@
 //! | `changelint_webhook_request_duration_seconds` | histogram | `operation` |
 //! | `changelint_webhook_findings_total` | counter | `rule`, `severity` |
 //! | `changelint_webhook_exemptions_total` | counter | `rule`, `source` |
-//! | `changelint_webhook_rejected_requests_total` | counter | `reason` (`malformed`, `too_large`, `deadline`) |
+//! | `changelint_webhook_rejected_requests_total` | counter | `reason` (`malformed`, `too_large`, `deadline`, `overloaded`) |
 //! | `changelint_webhook_policy_reloads_total` | counter | `result` (`success`, `failure`) |
 //! | `changelint_webhook_certificate_reloads_total` | counter | `result` (`success`, `failure`) |
 //! | `changelint_webhook_certificate_expiry_timestamp_seconds` | gauge | |
