@@ -285,3 +285,31 @@ fn cert_manager_overlay_injects_the_ca_of_its_certificate() {
     let names = strings(&serving["spec"]["dnsNames"]);
     assert!(names.contains(&"changelint-webhook.changelint.svc"));
 }
+
+/// Every manifest of the deploy base is a well-formed object of its Kubernetes API type: a
+/// misspelt or mistyped field fails here rather than at `kubectl apply`.
+#[test]
+fn manifests_deserialize_into_their_api_types() {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
+    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+
+    fn typed<T: serde::de::DeserializeOwned>(kind: &str) -> usize {
+        let objects = objects_of(kind);
+        for object in &objects {
+            if let Err(error) = serde_json::from_value::<T>(object.clone()) {
+                panic!("{kind} {}: {error}", object["metadata"]["name"]);
+            }
+        }
+        objects.len()
+    }
+    let checked = typed::<Deployment>("Deployment")
+        + typed::<ValidatingWebhookConfiguration>("ValidatingWebhookConfiguration")
+        + typed::<Service>("Service")
+        + typed::<ServiceAccount>("ServiceAccount")
+        + typed::<Namespace>("Namespace")
+        + typed::<ConfigMap>("ConfigMap")
+        + typed::<PodDisruptionBudget>("PodDisruptionBudget");
+    assert!(checked >= 7, "only {checked} manifests checked");
+}
