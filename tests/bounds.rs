@@ -112,8 +112,9 @@ fn assert_refused(run: &Measured, file: &str, message: &str) {
         run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // A refusal can end before the first /proc sample (0 KiB): that is fast, not unbounded.
     assert!(
-        run.peak_kib > 0 && run.peak_kib < MAX_PEAK_KIB,
+        run.peak_kib < MAX_PEAK_KIB,
         "peak RSS {} KiB (bound {MAX_PEAK_KIB} KiB)",
         run.peak_kib
     );
