@@ -45,6 +45,6 @@ pub use error::{CertError, Result};
 pub use generate::{
     CA_CERT_FILE, CA_COMMON_NAME, GeneratedCerts, TLS_CERT_FILE, TLS_KEY_FILE, generate,
 };
-pub use reload::{CertPaths, CertReloader, ReloadEvent};
+pub use reload::{CertPaths, CertReloader, ReloadEvent, error_chain};
 pub use tls::{ALPN_PROTOCOLS, PROTOCOL_VERSIONS, crypto_provider, not_after, server_config};
 pub use watch::{FileSnapshot, FileWatcher};

@@ -241,8 +241,8 @@ fn send(events: &mpsc::Sender<ReloadEvent>, event: ReloadEvent) {
     }
 }
 
-/// `error: cause: cause`, for one-line logs.
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// `error: cause: cause`, for one-line logs (used by the webhook's policy reload too).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

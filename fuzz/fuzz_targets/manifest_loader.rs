@@ -19,26 +19,9 @@ fn load(name: &str, bytes: &[u8]) -> Vec<changelint_policies::Object> {
     input::load_objects(&SourceFile::new(name, bytes), &Limits::default()).unwrap_or_default()
 }
 
-/// libfuzzer-sys aborts on every panic, even one the engine catches. `yaml::parse_documents`
-/// turns the parser's known panics (libyaml-safer#6, #7) into errors, so those are let through;
-/// any other panic still aborts and is reported.
-fn tolerate_caught_parser_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let abort = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !info
-                .location()
-                .is_some_and(|l| l.file().contains("libyaml-safer"))
-            {
-                abort(info);
-            }
-        }));
-    });
-}
-
 fuzz_target!(|data: &[u8]| {
-    tolerate_caught_parser_panics();
+    // libfuzzer-sys aborts on every panic, even one the engine catches: let those through.
+    changelint_policies::yaml::quiet_parser_panics();
     let policy = &*POLICY;
     let (before, after) = match data.windows(SPLIT.len()).position(|w| w == SPLIT) {
         Some(at) => (&data[..at], &data[at + SPLIT.len()..]),

@@ -44,17 +44,7 @@ impl From<ExitStatus> for ExitCode {
 }
 
 fn main() -> ExitCode {
-    // libyaml-safer panics on a few malformed inputs (upstream issues #6 and #7); the engine
-    // catches those and reports a file:line error, so their panic message is only noise.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if !info
-            .location()
-            .is_some_and(|l| l.file().contains("libyaml-safer"))
-        {
-            default_hook(info);
-        }
-    }));
+    changelint_policies::yaml::quiet_parser_panics();
     let cli = Cli::parse();
     match run(cli) {
         Ok(status) => status.into(),

@@ -897,6 +897,25 @@ fn scalar_value(text: String, style: ScalarStyle, forced_string: bool) -> Value 
     Value::String(text)
 }
 
+/// Keeps the panic messages of libyaml-safer's known panics (upstream #6 and #7) off stderr:
+/// [`parse_documents`] catches them and returns a `file:line` error, so their message is noise.
+/// Every other panic still reaches the hook that was installed before. For binaries (and fuzz
+/// targets) to call once at start; the engine itself never touches the global hook.
+pub fn quiet_parser_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info
+                .location()
+                .is_some_and(|l| l.file().contains("libyaml-safer"))
+            {
+                previous(info);
+            }
+        }));
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt::Write as _;

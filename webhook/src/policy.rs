@@ -107,7 +107,7 @@ impl PolicyFile {
                         state.metrics().policy_reload(false);
                         tracing::warn!(
                             path = %path.display(),
-                            error = %error_chain(&error),
+                            error = %changelint_certs::error_chain(&error),
                             "policy file changed but is not usable; keeping the policy in force"
                         );
                     }
@@ -129,16 +129,4 @@ impl Drop for PolicyReloader {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// `error: cause: cause`, for one-line logs.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
