@@ -7,6 +7,7 @@
 
 use std::sync::LazyLock;
 
+use changelint_policies::projection::Projection;
 use changelint_policies::yaml::Limits;
 use changelint_policies::{ChangeSet, Policy, SourceFile, audit, check, input};
 use libfuzzer_sys::fuzz_target;
@@ -16,7 +17,9 @@ static POLICY: LazyLock<Policy> = LazyLock::new(Policy::default);
 const SPLIT: &[u8] = b"\n#---8<---\n";
 
 fn load(name: &str, bytes: &[u8]) -> Vec<changelint_policies::Object> {
-    input::load_objects(&SourceFile::new(name, bytes), &Limits::default()).unwrap_or_default()
+    let projection = Projection::files(&POLICY);
+    input::load_objects(&SourceFile::new(name, bytes), &Limits::default(), &projection)
+        .unwrap_or_default()
 }
 
 fuzz_target!(|data: &[u8]| {

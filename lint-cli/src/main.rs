@@ -271,37 +271,24 @@ fn audit(args: &AuditArgs) -> Result<ExitStatus> {
 
 /// Runs the engine (`run`) and renders its report.
 ///
-/// The renderers' copy of the source texts is made on another thread while the engine runs:
-/// for a large tree the copy costs as much as the rules. The change set, the files and the
-/// report are then leaked rather than freed, since the process exits next: freeing a tree of
-/// thousands of objects one allocation at a time cost a tenth of a large run.
+/// The change set and the report are leaked rather than freed, since the process exits next:
+/// freeing a tree of thousands of objects one allocation at a time cost a tenth of a large run.
 fn judge(
     change: ChangeSet,
     files: Vec<Vec<SourceFile>>,
     common: &CommonArgs,
     run: impl FnOnce(&ChangeSet) -> Report,
 ) -> Result<ExitStatus> {
-    let (report, sources) = std::thread::scope(|scope| {
-        let gathering = scope.spawn(|| {
-            let mut sources = Sources::default();
-            for side in &files {
-                sources.add(side);
-            }
-            sources
-        });
-        let report = run(&change);
-        let sources = gathering
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (report, sources)
-    });
+    let report = run(&change);
+    let mut sources = Sources::default();
+    sources.add(files.into_iter().flatten());
     let emitted = output::emit(&report, common, &sources);
     let status = if report.verdict == Verdict::Deny {
         ExitStatus::Findings
     } else {
         ExitStatus::Success
     };
-    std::mem::forget((change, files, sources, report));
+    std::mem::forget((change, sources, report));
     emitted?;
     Ok(status)
 }

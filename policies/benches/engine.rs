@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use changelint_bench::corpus::ReviewChange;
 use changelint_bench::{Corpus, CorpusOptions, admission_review};
+use changelint_policies::projection::Projection;
 use changelint_policies::record::ChangeRecord;
 use changelint_policies::yaml::{Limits, parse_documents};
 use changelint_policies::{
@@ -66,11 +67,12 @@ fn trees() -> Trees {
     }
 }
 
-fn load_objects(files: &[SourceFile]) -> Vec<Object> {
+fn load_objects(files: &[SourceFile], policy: &Policy) -> Vec<Object> {
     let limits = Limits::default();
+    let projection = Projection::files(policy);
     files
         .iter()
-        .flat_map(|f| input::load_objects(f, &limits).expect("corpus parses"))
+        .flat_map(|f| input::load_objects(f, &limits, &projection).expect("corpus parses"))
         .collect()
 }
 
@@ -94,15 +96,15 @@ fn engine(c: &mut Criterion) {
         });
     });
     group.bench_function(format!("load_objects/{label}/1-core"), |b| {
-        b.iter(|| black_box(load_objects(&trees.before)));
+        b.iter(|| black_box(load_objects(&trees.before, &policy)));
     });
     group.bench_function(format!("load_change/{label}/all-cores"), |b| {
         b.iter(|| black_box(load_change(&[], &trees.before, &policy).expect("loads")));
     });
     group.finish();
 
-    let before = load_objects(&trees.before);
-    let after = load_objects(&trees.after);
+    let before = load_objects(&trees.before, &policy);
+    let after = load_objects(&trees.after, &policy);
     let mut group = c.benchmark_group("pair");
     group
         .sample_size(10)

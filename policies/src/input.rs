@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::object::{Identity, Object, Origin};
-use crate::yaml::{Limits, YamlError, escape_token, parse_documents};
+use crate::projection::Projection;
+use crate::yaml::{Limits, YamlError, escape_token, parse_manifests};
 
 /// One file handed to the engine.
 #[derive(Debug, Clone)]
@@ -62,14 +63,19 @@ pub fn is_manifest_path(path: &str) -> bool {
         .is_some_and(|(_, ext)| MANIFEST_EXTENSIONS.contains(&ext))
 }
 
-/// Reads every object of a file. Empty documents are skipped; a file with none is an error.
-pub fn load_objects(file: &SourceFile, limits: &Limits) -> Result<Vec<Object>, InputError> {
+/// Reads every object of a file, each workload projected onto what the rules read (see
+/// [`crate::projection`]). Empty documents are skipped; a file with none is an error.
+pub fn load_objects(
+    file: &SourceFile,
+    limits: &Limits,
+    projection: &Projection<'_>,
+) -> Result<Vec<Object>, InputError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| {
         let line = file.bytes[..e.valid_up_to()].split(|b| *b == b'\n').count();
         InputError::new(&file.path, Some(line as u32), "file is not valid UTF-8")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let documents = parse_documents(text, limits).map_err(|YamlError { line, mut message }| {
+    let documents = parse_manifests(text, limits, projection).map_err(|YamlError { line, mut message }| {
         if text.contains("{{") {
             message.push_str(" (this looks like an unrendered Helm or Go template: check the output of `helm template` instead)");
         }
@@ -160,11 +166,13 @@ fn unpack_list(value: Value) -> Result<Vec<Value>, Value> {
 mod tests {
     use super::*;
 
+    fn load_file(file: &SourceFile) -> Result<Vec<Object>, InputError> {
+        let policy = crate::Policy::default();
+        load_objects(file, &Limits::default(), &Projection::files(&policy))
+    }
+
     fn load(text: &str) -> Result<Vec<Object>, InputError> {
-        load_objects(
-            &SourceFile::new("t.yaml", text.as_bytes()),
-            &Limits::default(),
-        )
+        load_file(&SourceFile::new("t.yaml", text.as_bytes()))
     }
 
     #[test]
@@ -187,11 +195,7 @@ mod tests {
 
     #[test]
     fn bad_input_names_file_and_line() {
-        let err = load_objects(
-            &SourceFile::new("bin.yaml", b"a: 1\nb: \xff\n".to_vec()),
-            &Limits::default(),
-        )
-        .unwrap_err();
+        let err = load_file(&SourceFile::new("bin.yaml", b"a: 1\nb: \xff\n".to_vec())).unwrap_err();
         assert_eq!((err.file.as_str(), err.line), ("bin.yaml", Some(2)));
         let err = load("").unwrap_err();
         assert!(err.message.contains("no YAML"), "{err}");

@@ -21,6 +21,7 @@ pub mod impact;
 pub mod input;
 pub mod object;
 pub mod podspec;
+pub mod projection;
 pub mod quantity;
 pub mod record;
 pub mod registry;
@@ -41,6 +42,7 @@ pub use report::Report;
 use std::collections::HashMap;
 
 use impact::Impact;
+use projection::Projection;
 use yaml::Limits;
 
 /// Reads both sides of a change from files into a change set.
@@ -55,7 +57,8 @@ pub fn load_change(
     // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
     // in parallel. Results are gathered in file order and the first error in that order is
     // the one reported, exactly as a sequential read would.
-    let load = |file: &SourceFile| input::load_objects(file, &limits);
+    let projection = Projection::files(policy);
+    let load = |file: &SourceFile| input::load_objects(file, &limits, &projection);
     let mut loaded: Vec<Result<Vec<Object>, InputError>> = if before.len() + after.len() > 1 {
         before
             .par_iter()
@@ -88,6 +91,7 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
         message: e.message,
     })?;
     let limits = Limits::default();
+    let projection = Projection::files(policy);
     let mut before = Vec::new();
     let mut after = Vec::new();
     for patch in patches
@@ -109,11 +113,12 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
                 pairing_path: pairing.clone(),
                 bytes: side.text.clone().into_bytes(),
             };
-            let objects = input::load_objects(&file, &limits).map_err(|e| InputError {
-                file: format!("{diff_file} ({path})"),
-                line: e.line.and_then(|l| side.original_line(l as usize)),
-                message: e.message,
-            })?;
+            let objects =
+                input::load_objects(&file, &limits, &projection).map_err(|e| InputError {
+                    file: format!("{diff_file} ({path})"),
+                    line: e.line.and_then(|l| side.original_line(l as usize)),
+                    message: e.message,
+                })?;
             for mut object in objects {
                 std::sync::Arc::make_mut(&mut object.lines)
                     .remap(|line| side.original_line(line as usize));

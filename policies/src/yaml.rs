@@ -13,10 +13,12 @@
 //! sequence closed at its key's indentation). `serde_yaml` is archived upstream and gives no
 //! positions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use libyaml_safer::{Event, EventData, Parser, ScalarStyle};
 use serde_json::{Map, Value};
+
+use crate::projection::{Digest, MapDigest, Place, PodSpecPath, Projection, SeqDigest};
 
 /// Bounds on what one file may cost to read.
 #[derive(Debug, Clone, Copy)]
@@ -169,7 +171,7 @@ impl LineMap {
     }
 
     /// Every pointer with a line, in no particular order.
-    fn entries(&self) -> Vec<(String, u32)> {
+    pub(crate) fn entries(&self) -> Vec<(String, u32)> {
         let mut out: Vec<(String, u32)> = self.odd.iter().map(|(p, l)| (p.clone(), *l)).collect();
         if !self.nodes.is_empty() {
             self.collect(0, &mut String::new(), &mut out);
@@ -412,17 +414,67 @@ pub fn pointer_of<S: AsRef<str>>(tokens: &[S]) -> String {
     })
 }
 
-/// Reads every document of a YAML (or JSON) stream.
+/// Reads every document of a YAML (or JSON) stream, building every node.
 pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
+    read(text, limits, None).map_err(Failure::into_error)
+}
+
+/// Reads every document of a manifest stream, keeping of each workload what the rules read
+/// and a digest of the rest (see [`crate::projection`]). Lines are kept for every node that is
+/// built, and for the root of every digested collection.
+pub fn parse_manifests(
+    text: &str,
+    limits: &Limits,
+    projection: &Projection<'_>,
+) -> Result<Vec<YamlDocument>, YamlError> {
+    match read(text, limits, Some(*projection)) {
+        // An alias outside a digested collection names an anchor inside one (rare): its
+        // content was never built, so the stream is read again in full and projected.
+        Err(Failure::UnbuiltAnchor) => read(text, limits, None).map(|documents| {
+            documents
+                .into_iter()
+                .map(|document| YamlDocument {
+                    value: projection.project(&document.value),
+                    ..document
+                })
+                .collect()
+        }),
+        result => result,
+    }
+    .map_err(Failure::into_error)
+}
+
+/// Why [`read`] stopped.
+enum Failure {
+    Yaml(YamlError),
+    /// An alias must copy an anchored collection that was digested, not built.
+    UnbuiltAnchor,
+}
+
+impl Failure {
+    fn into_error(self) -> YamlError {
+        match self {
+            Failure::Yaml(error) => error,
+            // Only a pruning read stops for this, and it is never the last read.
+            Failure::UnbuiltAnchor => YamlError::at(1, "alias to an anchor that was not read"),
+        }
+    }
+}
+
+fn read(
+    text: &str,
+    limits: &Limits,
+    projection: Option<Projection<'_>>,
+) -> Result<Vec<YamlDocument>, Failure> {
     if text.len() > limits.max_file_bytes {
-        return Err(YamlError {
+        return Err(Failure::Yaml(YamlError {
             line: None,
             message: format!(
                 "file is {} bytes, over the limit of {} bytes",
                 text.len(),
                 limits.max_file_bytes
             ),
-        });
+        }));
     }
     // libyaml-safer 0.1.1 still panics on some malformed input: a tag directly followed by `,`
     // in a flow collection (simonask/libyaml-safer#7), a block scalar indicator after a quoted
@@ -430,7 +482,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>,
     // reached names where it gave up. The CLI and the webhook never see the panic.
     let last_line = std::cell::Cell::new(1usize);
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut builder = Builder::new(*limits);
+        let mut builder = Builder::new(*limits, projection);
         let mut parser = Parser::new();
         let mut input = text.as_bytes();
         parser.set_input_string(&mut input);
@@ -444,28 +496,34 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>,
                     Some(context) => format!("{} {context}", e.problem()),
                     None => e.problem().to_owned(),
                 };
-                YamlError::at(line, message)
+                Failure::Yaml(YamlError::at(line, message))
             })?;
             if matches!(event.data, EventData::StreamEnd) {
                 break;
             }
             last_line.set(event.end_mark.line as usize + 1);
-            builder.event(event)?;
+            builder.event(event).map_err(|error| {
+                if builder.unbuilt_anchor {
+                    Failure::UnbuiltAnchor
+                } else {
+                    Failure::Yaml(error)
+                }
+            })?;
         }
         Ok(builder.documents)
     }));
     parsed.unwrap_or_else(|_| {
-        Err(YamlError::at(
+        Err(Failure::Yaml(YamlError::at(
             last_line.get(),
             "the YAML parser cannot read what follows this line (malformed syntax, such as a \
              tag directly followed by `,` or a block scalar indicator after a quoted scalar)",
-        ))
+        )))
     })
 }
 
 /// An anchored node, kept so that aliases can copy it with its lines.
 struct Anchor {
-    value: Value,
+    value: Anchored,
     /// The lines of the anchored node and its descendants, rooted at the node.
     lines: LineMap,
     /// How many of them have a line (what an alias adds to the node count).
@@ -473,11 +531,20 @@ struct Anchor {
     nodes: usize,
 }
 
+/// What an anchor holds.
+enum Anchored {
+    /// The node as built.
+    Built(Value),
+    /// A collection no rule reads, which was digested and never built.
+    Digested(u64),
+}
+
 enum Frame {
     Seq {
         items: Vec<Value>,
         node: u32,
         anchor: Option<String>,
+        place: Place,
     },
     Map {
         map: Map<String, Value>,
@@ -487,15 +554,48 @@ enum Frame {
         node: u32,
         anchor: Option<String>,
         merges: Vec<Value>,
+        place: Place,
+    },
+    /// A collection no rule reads: hashed as it is read, never built.
+    Digest {
+        content: DigestContent,
+        /// The line node of the digested collection's root; `NONE` below it.
+        node: u32,
+        anchor: Option<String>,
+        /// Nodes inside, for what an alias of it adds to the node count.
+        nodes: usize,
+        /// Left out of the object rather than kept as a digest.
+        dropped: bool,
     },
 }
 
-struct Builder {
+enum DigestContent {
+    Seq(SeqDigest),
+    Map {
+        members: MapDigest,
+        /// The digest of the key read, until its value is.
+        key: Option<u64>,
+        /// Where this mapping's key digests start in `Builder::digest_keys`.
+        keys_from: usize,
+        /// The key digests of a mapping too large to search them one by one.
+        many_keys: Option<HashSet<u64>>,
+    },
+}
+
+struct Builder<'p> {
     limits: Limits,
+    projection: Option<Projection<'p>>,
     documents: Vec<YamlDocument>,
     stack: Vec<Frame>,
     anchors: HashMap<String, Anchor>,
     lines: LineMap,
+    /// The pod spec's path of the current document, once its `apiVersion` and `kind` are read.
+    pod_spec: PodSpecPath,
+    /// Key digests of the digested mappings being read, innermost last (duplicate keys are an
+    /// error wherever they are).
+    digest_keys: Vec<u64>,
+    /// Set when an alias names an anchor that was digested, not built.
+    unbuilt_anchor: bool,
     /// Nodes built, copied for anchors or expanded from aliases, in the whole file.
     nodes: usize,
     /// Of those, the copies.
@@ -512,14 +612,18 @@ enum Slot {
     Value { node: u32 },
 }
 
-impl Builder {
-    fn new(limits: Limits) -> Self {
+impl<'p> Builder<'p> {
+    fn new(limits: Limits, projection: Option<Projection<'p>>) -> Self {
         Self {
             limits,
+            projection,
             documents: Vec::new(),
             stack: Vec::new(),
             anchors: HashMap::new(),
             lines: LineMap::default(),
+            pod_spec: PodSpecPath::Unknown,
+            digest_keys: Vec::new(),
+            unbuilt_anchor: false,
             nodes: 0,
             copies: 0,
             doc_start: None,
@@ -594,7 +698,32 @@ impl Builder {
                 key_node,
                 ..
             }) => Slot::Value { node: *key_node },
+            Some(Frame::Digest { .. }) => Slot::Value { node: NONE },
         }
+    }
+
+    /// Where the next value stands relative to what the rules read.
+    fn next_place(&mut self) -> Place {
+        let Some(projection) = self.projection else {
+            return Place::Whole;
+        };
+        let (place, key) = match self.stack.last() {
+            None => return Place::Root,
+            Some(Frame::Seq { place, .. }) => return place.item(),
+            Some(Frame::Map {
+                place,
+                key: Some(key),
+                map,
+                ..
+            }) => {
+                if *place == Place::Root {
+                    self.pod_spec.learn(&projection, map);
+                }
+                (*place, key.as_str())
+            }
+            Some(_) => return Place::Whole,
+        };
+        projection.member(place, key, self.pod_spec.tokens())
     }
 
     /// Sets the key of the mapping on top of the stack and creates its value's line node.
@@ -621,11 +750,15 @@ impl Builder {
                 return Err(self.too_big(start_line, None));
             }
         }
+        if matches!(self.stack.last(), Some(Frame::Digest { .. })) {
+            return self.digest_event(event.data, is_sequence, line);
+        }
         match event.data {
             EventData::DocumentStart { .. } => {
                 self.lines = LineMap::default();
                 // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
                 self.anchors.clear();
+                self.pod_spec = PodSpecPath::Unknown;
                 self.doc_start = Some((line, index));
             }
             EventData::DocumentEnd { .. } => self.finish_document(line, index)?,
@@ -636,6 +769,7 @@ impl Builder {
                 style,
                 ..
             } => {
+                let place = self.next_place();
                 let slot = self.next_slot();
                 self.count(1, false, line)?;
                 let node = match slot {
@@ -645,15 +779,13 @@ impl Builder {
                     }
                     Slot::Value { node } => node,
                 };
-                let is_str_tag = tag
-                    .as_deref()
-                    .is_some_and(|t| t.ends_with(":str") || t == "!!str");
-                let value = scalar_value(text, style, is_str_tag);
+                let value = scalar_value(text, style, is_str_tag(tag.as_deref()));
                 self.lines.keep_first(node, line as u32);
                 self.remember(anchor, node, &value, 1, line)?;
-                self.push_value(value, line)?;
+                self.push_value(value, place, line)?;
             }
             EventData::Alias { anchor: name } => {
+                let place = self.next_place();
                 let slot = self.next_slot();
                 let Some(anchor) = self.anchors.get(&name) else {
                     return Err(YamlError::at(
@@ -664,7 +796,17 @@ impl Builder {
                 let (nodes, line_count) = (anchor.nodes, anchor.line_count);
                 // Counted before the copy is made: a bomb fails here, not after allocating.
                 self.count(nodes + line_count, true, line)?;
-                let value = self.anchors[&name].value.clone();
+                let value = match &self.anchors[&name].value {
+                    // A collection where none is read is kept as its digest, aliased or not.
+                    Anchored::Built(value @ (Value::Array(_) | Value::Object(_)))
+                        if place == Place::Unread =>
+                    {
+                        Digest::marker(Digest::of(value))
+                    }
+                    Anchored::Built(value) => value.clone(),
+                    Anchored::Digested(digest) if place == Place::Unread => Digest::marker(*digest),
+                    Anchored::Digested(_) => return Err(self.unbuilt_anchor(&name, line)),
+                };
                 let node = match slot {
                     Slot::Key { parent } => {
                         let key = match value {
@@ -679,70 +821,300 @@ impl Builder {
                 if let Some(anchor) = self.anchors.get(&name) {
                     self.lines.graft(node, &anchor.lines);
                 }
-                self.push_value(value, line)?;
+                self.push_value(value, place, line)?;
             }
             EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. } => {
+                let place = self.next_place();
                 let Slot::Value { node } = self.next_slot() else {
                     return Err(YamlError::at(
                         line,
                         "complex mapping keys are not supported",
                     ));
                 };
-                if self.stack.len() >= self.limits.max_depth {
-                    return Err(YamlError::at(
-                        line,
-                        format!("nesting deeper than {} levels", self.limits.max_depth),
-                    ));
-                }
-                self.count(1, false, line)?;
+                self.enter(line)?;
                 self.lines.keep_first(node, line as u32);
-                self.stack.push(if is_sequence {
-                    Frame::Seq {
+                self.stack.push(match place {
+                    Place::Unread | Place::Dropped => {
+                        self.digest_frame(is_sequence, node, anchor, place == Place::Dropped)
+                    }
+                    _ if is_sequence => Frame::Seq {
                         items: Vec::new(),
                         node,
                         anchor,
-                    }
-                } else {
-                    Frame::Map {
+                        place,
+                    },
+                    _ => Frame::Map {
                         map: Map::new(),
                         key: None,
                         key_node: NONE,
                         node,
                         anchor,
                         merges: Vec::new(),
-                    }
+                        place,
+                    },
                 });
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
-                let Some(frame) = self.stack.pop() else {
-                    return Err(YamlError::at(line, "unbalanced end of collection"));
-                };
-                let (value, node, anchor) = match frame {
-                    Frame::Seq {
+                let (value, node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq {
                         items,
                         node,
                         anchor,
-                    } => (Value::Array(items), node, anchor),
-                    Frame::Map {
+                        ..
+                    }) => (Value::Array(items), node, anchor),
+                    Some(Frame::Map {
                         mut map,
                         node,
                         anchor,
                         merges,
                         ..
-                    } => {
+                    }) => {
                         merge_keys(&mut map, merges, line)?;
                         (Value::Object(map), node, anchor)
                     }
+                    _ => return Err(YamlError::at(line, "unbalanced end of collection")),
                 };
                 if anchor.is_some() {
                     let nodes = count_nodes(&value);
                     self.remember(anchor, node, &value, nodes, line)?;
                 }
-                self.push_value(value, line)?;
+                self.push_value(value, Place::Whole, line)?;
             }
             EventData::StreamStart { .. } | EventData::StreamEnd => {}
         }
         Ok(())
+    }
+
+    /// Checks the depth of a collection about to open and counts it.
+    fn enter(&mut self, line: usize) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(YamlError::at(
+                line,
+                format!("nesting deeper than {} levels", self.limits.max_depth),
+            ));
+        }
+        self.count(1, false, line)
+    }
+
+    fn unbuilt_anchor(&mut self, name: &str, line: usize) -> YamlError {
+        self.unbuilt_anchor = true;
+        YamlError::at(
+            line,
+            format!("alias `{name}` to a collection that was not built"),
+        )
+    }
+
+    fn digest_frame(
+        &self,
+        is_sequence: bool,
+        node: u32,
+        anchor: Option<String>,
+        dropped: bool,
+    ) -> Frame {
+        let content = if is_sequence {
+            DigestContent::Seq(SeqDigest::default())
+        } else {
+            DigestContent::Map {
+                members: MapDigest::default(),
+                key: None,
+                keys_from: self.digest_keys.len(),
+                many_keys: None,
+            }
+        };
+        Frame::Digest {
+            content,
+            node,
+            anchor,
+            nodes: 1,
+            dropped,
+        }
+    }
+
+    /// One event inside a digested collection: hashed into it, nothing built.
+    fn digest_event(
+        &mut self,
+        data: EventData,
+        is_sequence: bool,
+        line: usize,
+    ) -> Result<(), YamlError> {
+        let wants_key = matches!(
+            self.stack.last(),
+            Some(Frame::Digest {
+                content: DigestContent::Map { key: None, .. },
+                ..
+            })
+        );
+        match data {
+            EventData::Scalar {
+                anchor,
+                tag,
+                value: text,
+                style,
+                ..
+            } => {
+                self.count(1, false, line)?;
+                if wants_key {
+                    return self.digest_key(&text, line);
+                }
+                let value = scalar_value(text, style, is_str_tag(tag.as_deref()));
+                let digest = Digest::scalar(&value);
+                if let Some(anchor) = anchor {
+                    self.remember_digested(anchor, Anchored::Built(value), 1, NONE);
+                }
+                self.digest_member(digest, 1);
+            }
+            EventData::Alias { anchor: name } => {
+                let Some(anchor) = self.anchors.get(&name) else {
+                    return Err(YamlError::at(
+                        line,
+                        format!("alias to an unknown anchor `{name}`"),
+                    ));
+                };
+                let nodes = anchor.nodes;
+                let (digest, key) = match &anchor.value {
+                    Anchored::Built(Value::String(s)) => (Digest::str(s), Some(s.clone())),
+                    Anchored::Built(value) => (Digest::of(value), Some(value.to_string())),
+                    Anchored::Digested(digest) => (*digest, None),
+                };
+                self.count(nodes + anchor.line_count, true, line)?;
+                if wants_key {
+                    let Some(key) = key else {
+                        return Err(self.unbuilt_anchor(&name, line));
+                    };
+                    return self.digest_key(&key, line);
+                }
+                self.digest_member(digest, nodes);
+            }
+            EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. } => {
+                if wants_key {
+                    return Err(YamlError::at(
+                        line,
+                        "complex mapping keys are not supported",
+                    ));
+                }
+                self.enter(line)?;
+                let frame = self.digest_frame(is_sequence, NONE, anchor, false);
+                self.stack.push(frame);
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => self.finish_digest(line)?,
+            // Only collections are digested, and documents and streams hold them.
+            EventData::DocumentStart { .. }
+            | EventData::DocumentEnd { .. }
+            | EventData::StreamStart { .. }
+            | EventData::StreamEnd => {}
+        }
+        Ok(())
+    }
+
+    /// Reads a key of the digested mapping on top of the stack; duplicate keys are an error
+    /// there as anywhere.
+    fn digest_key(&mut self, text: &str, line: usize) -> Result<(), YamlError> {
+        let digest = Digest::str(text);
+        let Some(Frame::Digest {
+            content:
+                DigestContent::Map {
+                    key,
+                    keys_from,
+                    many_keys,
+                    ..
+                },
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return Ok(());
+        };
+        let seen = &self.digest_keys[*keys_from..];
+        let duplicate = match many_keys {
+            Some(set) => !set.insert(digest),
+            None if seen.len() < 32 => seen.contains(&digest),
+            None => {
+                // Past a few dozen keys a linear search would make a large mapping quadratic.
+                let mut set: HashSet<u64> = seen.iter().copied().collect();
+                let duplicate = !set.insert(digest);
+                *many_keys = Some(set);
+                duplicate
+            }
+        };
+        if duplicate {
+            return Err(YamlError::at(
+                line,
+                format!("duplicate mapping key `{text}`"),
+            ));
+        }
+        *key = Some(digest);
+        if many_keys.is_none() {
+            self.digest_keys.push(digest);
+        }
+        Ok(())
+    }
+
+    /// Adds a value of `nodes` nodes to the digested collection on top of the stack.
+    fn digest_member(&mut self, digest: u64, added: usize) {
+        if let Some(Frame::Digest { content, nodes, .. }) = self.stack.last_mut() {
+            *nodes += added;
+            match content {
+                DigestContent::Seq(items) => items.push(digest),
+                DigestContent::Map { members, key, .. } => {
+                    members.push(key.take().unwrap_or_default(), digest);
+                }
+            }
+        }
+    }
+
+    /// Closes the digested collection on top of the stack: into its digested parent, or into
+    /// the object as its digest.
+    fn finish_digest(&mut self, line: usize) -> Result<(), YamlError> {
+        let Some(Frame::Digest {
+            content,
+            node,
+            anchor,
+            nodes,
+            dropped,
+        }) = self.stack.pop()
+        else {
+            return Err(YamlError::at(line, "unbalanced end of collection"));
+        };
+        let digest = match content {
+            DigestContent::Seq(items) => items.finish(),
+            DigestContent::Map {
+                members, keys_from, ..
+            } => {
+                self.digest_keys.truncate(keys_from);
+                members.finish()
+            }
+        };
+        if let Some(anchor) = anchor {
+            self.remember_digested(anchor, Anchored::Digested(digest), nodes, node);
+        }
+        if matches!(self.stack.last(), Some(Frame::Digest { .. })) {
+            self.digest_member(digest, nodes);
+            return Ok(());
+        }
+        let place = if dropped {
+            Place::Dropped
+        } else {
+            Place::Unread
+        };
+        self.push_value(Digest::marker(digest), place, line)
+    }
+
+    /// Keeps an anchor of a digested collection, or met inside one. Only the root of a
+    /// digested collection has a line node (`node`); nothing below it does.
+    fn remember_digested(&mut self, name: String, value: Anchored, nodes: usize, node: u32) {
+        let (lines, line_count) = if node == NONE {
+            (LineMap::default(), 0)
+        } else {
+            self.lines.subtree(node)
+        };
+        self.anchors.insert(
+            name,
+            Anchor {
+                value,
+                lines,
+                line_count,
+                nodes,
+            },
+        );
     }
 
     /// Keeps a copy of an anchored node for its aliases. The copy costs memory like any other
@@ -761,7 +1133,7 @@ impl Builder {
         self.anchors.insert(
             anchor,
             Anchor {
-                value: value.clone(),
+                value: Anchored::Built(value.clone()),
                 lines,
                 line_count,
                 nodes,
@@ -781,7 +1153,9 @@ impl Builder {
         )
     }
 
-    fn push_value(&mut self, value: Value, line: usize) -> Result<(), YamlError> {
+    /// Puts a value where it belongs: the document's root, the next item, or the value of the
+    /// key just read. A value at a [`Place::Dropped`] place is left out, with its key.
+    fn push_value(&mut self, value: Value, place: Place, line: usize) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
@@ -789,6 +1163,9 @@ impl Builder {
                 map, key, merges, ..
             }) => {
                 let key = key.take().unwrap_or_default();
+                if place == Place::Dropped {
+                    return Ok(());
+                }
                 if key == "<<" {
                     merges.push(value);
                 } else {
@@ -805,6 +1182,7 @@ impl Builder {
                     }
                 }
             }
+            Some(Frame::Digest { .. }) => {}
         }
         Ok(())
     }
@@ -824,6 +1202,10 @@ impl Builder {
         });
         Ok(())
     }
+}
+
+fn is_str_tag(tag: Option<&str>) -> bool {
+    tag.is_some_and(|t| t.ends_with(":str") || t == "!!str")
 }
 
 /// Applies `<<` merges: keys already in the mapping win, earlier merge sources win over later.

@@ -4,16 +4,20 @@
 //! Spec: <https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#request>
 //! and the Go types in `k8s.io/api/admission/v1` (`admission.k8s.io/v1beta1` has the same shape).
 //!
-//! Only what the webhook reads is typed. `object` and `oldObject` stay [`serde_json::Value`]s,
-//! because that is what the engine takes; `options` is kept opaque. The answer is written in the
+//! Only what the webhook reads is typed. `object` and `oldObject` are kept as raw JSON until the
+//! request is judged, then read by [`read_object`] into the [`serde_json::Value`]s the engine
+//! takes; `options` is kept opaque. The answer is written in the
 //! `apiVersion` the request came in (the API server sends the first version of the webhook's
 //! `admissionReviewVersions` that it supports, and rejects an answer in another version).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use changelint_policies::Policy;
+use changelint_policies::projection::{self, Projection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `admission.k8s.io/v1`.
 pub const V1: &str = "admission.k8s.io/v1";
@@ -207,13 +211,13 @@ pub struct AdmissionRequest {
     /// The requester.
     #[serde(default)]
     pub user_info: UserInfo,
-    /// The object after the operation (CREATE, UPDATE), without what no rule reads (see
-    /// [`deserialize_object`]).
-    #[serde(default, deserialize_with = "deserialize_object")]
-    pub object: Option<Value>,
-    /// The object before the operation (UPDATE, DELETE), pruned the same way.
-    #[serde(default, deserialize_with = "deserialize_object")]
-    pub old_object: Option<Value>,
+    /// The object after the operation (CREATE, UPDATE), as received: [`read_object`] reads it
+    /// when the request is judged.
+    #[serde(default)]
+    pub object: Option<Box<RawValue>>,
+    /// The object before the operation (UPDATE, DELETE), as received.
+    #[serde(default)]
+    pub old_object: Option<Box<RawValue>>,
     /// Whether the request is a dry run; judged the same, and the webhook has no side effects.
     #[serde(default)]
     pub dry_run: Option<bool>,
@@ -337,143 +341,17 @@ pub struct ReviewResponse {
     pub response: AdmissionResponse,
 }
 
-/// Members of an object that no rule reads, skipped while decoding: by path from the object.
-///
-/// `status` and `metadata.managedFields` are written by controllers and the API server, and
-/// `kubectl.kubernetes.io/last-applied-configuration` is a second copy of the object as a JSON
-/// string; together they are often half of an object's bytes, and decoding them into a
-/// `Value` (then diffing and freeing them) was a large part of a review. The engine's verdict
-/// never depends on them; the `patch` audit annotation no longer lists their churn.
-const PRUNED: [&[&str]; 3] = [
-    &["status"],
-    &["metadata", "managedFields"],
-    &[
-        "metadata",
-        "annotations",
-        "kubectl.kubernetes.io/last-applied-configuration",
-    ],
-];
-
-/// Decodes `object` or `oldObject` like `Option<Value>` does, but skips the [`PRUNED`] members
-/// without building them (serde_json still checks that they are well-formed JSON).
-pub fn deserialize_object<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct OptionVisitor;
-
-    impl<'de> serde::de::Visitor<'de> for OptionVisitor {
-        type Value = Option<Value>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a Kubernetes object or null")
-        }
-
-        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            serde::de::DeserializeSeed::deserialize(Pruned { path: &[] }, d).map(Some)
-        }
-    }
-
-    deserializer.deserialize_option(OptionVisitor)
-}
-
-/// A `Value` seed at `path` below the object: maps drop the members [`PRUNED`] names there.
-#[derive(Clone, Copy)]
-struct Pruned<'p> {
-    path: &'p [&'static str],
-}
-
-impl Pruned<'_> {
-    /// Whether `key` under this path is pruned, or is on the way to something pruned.
-    fn child(self, key: &str) -> Option<(bool, &'static [&'static str])> {
-        let depth = self.path.len();
-        for pruned in PRUNED {
-            if pruned.len() > depth && pruned[..depth] == *self.path && pruned[depth] == key {
-                return Some((pruned.len() == depth + 1, &pruned[..=depth]));
-            }
-        }
-        None
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Pruned<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Pruned<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = match self.child(&key) {
-                Some((true, _)) => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                    continue;
-                }
-                Some((false, path)) => map.next_value_seed(Pruned { path })?,
-                None => map.next_value::<Value>()?,
-            };
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Value>()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
+/// Reads `object` or `oldObject` onto what the rules read (see
+/// [`changelint_policies::projection`]): `status`, `metadata.managedFields` and the
+/// last-applied annotation are left out (written by controllers and the API server, and often
+/// half of an object's bytes), and collections of the pod spec no rule reads (env, probes,
+/// volumes, ...) are kept as digests, so the verdict and "did the pod template change" are
+/// exact while a review builds a fraction of the object.
+pub fn read_object(raw: &RawValue, policy: &Policy) -> Result<Value, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+    let value = projection::deserialize(&Projection::admission(policy), &mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -527,19 +405,28 @@ mod tests {
     }
 
     #[test]
-    fn objects_decode_without_what_no_rule_reads() {
+    fn objects_are_read_onto_what_the_rules_read() {
         let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"UPDATE",
-            "object":{"kind":"DaemonSet","metadata":{"name":"a","managedFields":[{"manager":"m"}],
+            "object":{"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"a","managedFields":[{"manager":"m"}],
                 "annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"a\":1}","keep":"x"},"labels":{"status":"s"}},
-                "spec":{"status":1,"template":{"metadata":{"managedFields":2}}},"status":{"ready":3}},
+                "spec":{"status":1,"template":{"metadata":{"managedFields":2},"spec":{"volumes":[{"name":"v"}],
+                    "containers":[{"name":"c","image":"i","resources":{"limits":{"cpu":"1"}},"env":[{"name":"E","value":"1"}],"args":[]}]}}},
+                "status":{"ready":3}},
             "oldObject":null}}"#;
         let (_, request) = AdmissionReview::from_slice(body).unwrap();
-        assert_eq!(
-            request.object.unwrap(),
-            serde_json::json!({"kind": "DaemonSet", "metadata": {"name": "a", "annotations": {"keep": "x"}, "labels": {"status": "s"}},
-                "spec": {"status": 1, "template": {"metadata": {"managedFields": 2}}}})
-        );
         assert!(request.old_object.is_none());
+        let object = read_object(&request.object.unwrap(), &Policy::default()).unwrap();
+        let digest = |value| projection::Digest::marker(projection::Digest::of(&value));
+        assert_eq!(
+            object,
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                "metadata": {"name": "a", "annotations": {"keep": "x"}, "labels": {"status": "s"}},
+                "spec": {"status": 1, "template": {"metadata": {"managedFields": 2}, "spec": {
+                    "volumes": digest(serde_json::json!([{"name": "v"}])),
+                    "containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}},
+                        "env": digest(serde_json::json!([{"value": "1", "name": "E"}])),
+                        "args": digest(serde_json::json!([]))}]}}}})
+        );
         let malformed = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"UPDATE","object":{"status":[1,}}}"#;
         assert!(AdmissionReview::from_slice(malformed).is_err());
     }

@@ -18,6 +18,7 @@ mod text;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
 use changelint_policies::{Report, SourceFile};
@@ -27,27 +28,56 @@ use crate::args::{CommonArgs, Format};
 /// The source texts of every input, so renderers can quote the offending line.
 #[derive(Default)]
 pub struct Sources {
-    texts: HashMap<String, String>,
+    files: HashMap<String, SourceText>,
+}
+
+struct SourceText {
+    bytes: Vec<u8>,
+    /// Byte offset of each line's start, found the first time a line of the file is asked for:
+    /// most files of a large tree have no finding to quote.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl Sources {
-    /// Keeps the text of each file (lossily for non-UTF-8, which never reaches a finding).
-    pub fn add(&mut self, files: &[SourceFile]) {
+    /// Keeps the files' contents (moved, not copied).
+    pub fn add(&mut self, files: impl IntoIterator<Item = SourceFile>) {
         for file in files {
-            self.texts.insert(
-                file.path.clone(),
-                String::from_utf8_lossy(&file.bytes).into_owned(),
-            );
+            let text = SourceText {
+                bytes: file.bytes,
+                line_starts: OnceLock::new(),
+            };
+            self.files.insert(file.path, text);
         }
     }
 
-    /// One 1-based line of a file.
+    /// One 1-based line of a file, without its line break; `None` past the end or for a line
+    /// that is not UTF-8 (such a file never reaches a finding).
     pub fn line(&self, file: &str, line: u32) -> Option<&str> {
-        self.texts
-            .get(file)?
-            .lines()
-            .nth(line.checked_sub(1)? as usize)
+        let text = self.files.get(file)?;
+        let starts = text.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(after_line_breaks(&text.bytes))
+                .filter(|&start| start < text.bytes.len())
+                .collect()
+        });
+        let index = line.checked_sub(1)? as usize;
+        let start = *starts.get(index)?;
+        let end = starts
+            .get(index + 1)
+            .map_or(text.bytes.len(), |&next| next - 1);
+        let bytes = &text.bytes[start..end];
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        std::str::from_utf8(bytes).ok()
     }
+}
+
+/// The offset after each `\n`.
+fn after_line_breaks(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(at, _)| at + 1)
 }
 
 /// What the renderers need besides the report.

@@ -213,9 +213,9 @@ pub fn incident() -> (Report, Sources) {
     ));
     let report = changelint_policies::check(&change, &policy);
     let mut sources = Sources::default();
-    sources.add(&before);
-    sources.add(&after);
-    sources.add(&[changelint_policies::SourceFile::new(
+    sources.add(before);
+    sources.add(after);
+    sources.add([changelint_policies::SourceFile::new(
         record_file,
         record_text.into_bytes(),
     )]);
