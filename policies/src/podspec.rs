@@ -12,7 +12,20 @@ use crate::yaml::escape_token;
 
 /// The JSON pointer of the pod spec in an object of this kind, if it has one.
 pub fn pod_spec_pointer(identity: &Identity, policy: &Policy) -> Option<String> {
-    let builtin = match (identity.group(), identity.kind.as_str()) {
+    builtin_pod_spec_pointer(identity)
+        .map(str::to_owned)
+        .or_else(|| {
+            policy
+                .pod_spec_paths
+                .iter()
+                .find(|p| p.group == identity.group() && p.kind == identity.kind)
+                .map(|p| p.path.clone())
+        })
+}
+
+/// The JSON pointer of the pod spec in a built-in workload kind.
+pub fn builtin_pod_spec_pointer(identity: &Identity) -> Option<&'static str> {
+    match (identity.group(), identity.kind.as_str()) {
         ("", "Pod") => Some("/spec"),
         ("", "PodTemplate") => Some("/template/spec"),
         ("apps" | "extensions", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
@@ -20,14 +33,7 @@ pub fn pod_spec_pointer(identity: &Identity, policy: &Policy) -> Option<String> 
         | ("batch", "Job") => Some("/spec/template/spec"),
         ("batch", "CronJob") => Some("/spec/jobTemplate/spec/template/spec"),
         _ => None,
-    };
-    builtin.map(str::to_owned).or_else(|| {
-        policy
-            .pod_spec_paths
-            .iter()
-            .find(|p| p.group == identity.group() && p.kind == identity.kind)
-            .map(|p| p.path.clone())
-    })
+    }
 }
 
 /// Whether the kind runs one pod per node: a node-level agent.

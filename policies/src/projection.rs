@@ -19,12 +19,15 @@ use serde_json::Value;
 
 use crate::config::Policy;
 use crate::object::Identity;
-use crate::podspec::pod_spec_pointer;
+use crate::podspec::{builtin_pod_spec_pointer, pod_spec_pointer};
 
-/// Which objects are pruned, and how.
+/// Which objects are pruned, and how. Pruning only ever has to be consistent: two objects read
+/// with the same projection compare as they would in full, so a reader may prune less (the
+/// webhook ignores the policy's custom pod-spec paths, and reads custom resources whole).
 #[derive(Debug, Clone, Copy)]
 pub struct Projection<'p> {
-    policy: &'p Policy,
+    /// Where custom resources keep their pod spec; built-in kinds only when `None`.
+    policy: Option<&'p Policy>,
     /// Drop `status`, `metadata.managedFields` and the last-applied annotation outright: what
     /// the API server adds to an admission request's objects and no rule reads. A file keeps
     /// them as digests instead, so their churn still counts as a change.
@@ -38,15 +41,16 @@ impl<'p> Projection<'p> {
     /// For manifests read from files.
     pub fn files(policy: &'p Policy) -> Self {
         Self {
-            policy,
+            policy: Some(policy),
             drop_server_fields: false,
         }
     }
 
-    /// For objects of admission requests.
-    pub fn admission(policy: &'p Policy) -> Self {
+    /// For objects of admission requests: decoded before the policy is at hand, so built-in
+    /// workload kinds only.
+    pub fn admission() -> Self {
         Self {
-            policy,
+            policy: None,
             drop_server_fields: true,
         }
     }
@@ -59,7 +63,10 @@ impl<'p> Projection<'p> {
             namespace: None,
             name: String::new(),
         };
-        let pointer = pod_spec_pointer(&identity, self.policy)?;
+        let pointer = match self.policy {
+            Some(policy) => pod_spec_pointer(&identity, policy)?,
+            None => builtin_pod_spec_pointer(&identity)?.to_owned(),
+        };
         Some(
             pointer
                 .split('/')
@@ -239,7 +246,17 @@ impl Digest {
 
     /// The value a digested collection is kept as.
     pub fn marker(digest: u64) -> Value {
-        Value::String(format!("{DIGEST_PREFIX}{digest:016x})"))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(DIGEST_PREFIX.len() + 17);
+        text.push_str(DIGEST_PREFIX);
+        // By hand: `format!` was a visible share of a small review.
+        text.extend(
+            (0..16)
+                .rev()
+                .map(|i| char::from(HEX[(digest >> (i * 4)) as usize & 15])),
+        );
+        text.push(')');
+        Value::String(text)
     }
 
     /// The digest of a string (a scalar or a key).
@@ -295,9 +312,10 @@ impl Digest {
         }
     }
 
+    /// A fixed seed: digests must be the same in every process (the CLI compares two trees it
+    /// reads itself, but a fixed function keeps them reproducible in tests and reports).
     fn hasher() -> impl Hasher {
-        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .build_hasher()
+        foldhash::quality::FixedState::with_seed(0x6368_616e_6765_6c69).build_hasher()
     }
 }
 
@@ -810,6 +828,14 @@ mod tests {
     }
 
     #[test]
+    fn markers_show_the_digest_in_hex() {
+        assert_eq!(
+            Digest::marker(0x0123_4567_89ab_cdef),
+            json!(format!("{DIGEST_PREFIX}0123456789abcdef)"))
+        );
+    }
+
+    #[test]
     fn mappings_digest_in_any_order_and_sequences_in_order() {
         let a = json!({"a": 1, "b": [1, "x", null, true, 1.5, -3]});
         let b = json!({"b": [1, "x", null, true, 1.5, -3], "a": 1});
@@ -887,7 +913,7 @@ mod tests {
         );
         assert_eq!(walk(&["status"]), Place::Unread);
         assert_eq!(walk(&["metadata", "labels"]), Place::Whole);
-        let admission = Projection::admission(&policy);
+        let admission = Projection::admission();
         assert_eq!(
             admission.member(Place::Root, "status", path),
             Place::Dropped

@@ -4,20 +4,18 @@
 //! Spec: <https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#request>
 //! and the Go types in `k8s.io/api/admission/v1` (`admission.k8s.io/v1beta1` has the same shape).
 //!
-//! Only what the webhook reads is typed. `object` and `oldObject` are kept as raw JSON until the
-//! request is judged, then read by [`read_object`] into the [`serde_json::Value`]s the engine
-//! takes; `options` is kept opaque. The answer is written in the
+//! Only what the webhook reads is typed. `object` and `oldObject` are [`serde_json::Value`]s,
+//! because that is what the engine takes, read onto what the rules read by
+//! [`deserialize_object`]; `options` is kept opaque. The answer is written in the
 //! `apiVersion` the request came in (the API server sends the first version of the webhook's
 //! `admissionReviewVersions` that it supports, and rejects an answer in another version).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use changelint_policies::Policy;
 use changelint_policies::projection::{self, Projection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 /// `admission.k8s.io/v1`.
 pub const V1: &str = "admission.k8s.io/v1";
@@ -211,13 +209,13 @@ pub struct AdmissionRequest {
     /// The requester.
     #[serde(default)]
     pub user_info: UserInfo,
-    /// The object after the operation (CREATE, UPDATE), as received: [`read_object`] reads it
-    /// when the request is judged.
-    #[serde(default)]
-    pub object: Option<Box<RawValue>>,
-    /// The object before the operation (UPDATE, DELETE), as received.
-    #[serde(default)]
-    pub old_object: Option<Box<RawValue>>,
+    /// The object after the operation (CREATE, UPDATE), read onto what the rules read (see
+    /// [`deserialize_object`]).
+    #[serde(default, deserialize_with = "deserialize_object")]
+    pub object: Option<Value>,
+    /// The object before the operation (UPDATE, DELETE), read the same way.
+    #[serde(default, deserialize_with = "deserialize_object")]
+    pub old_object: Option<Value>,
     /// Whether the request is a dry run; judged the same, and the webhook has no side effects.
     #[serde(default)]
     pub dry_run: Option<bool>,
@@ -341,17 +339,39 @@ pub struct ReviewResponse {
     pub response: AdmissionResponse,
 }
 
-/// Reads `object` or `oldObject` onto what the rules read (see
-/// [`changelint_policies::projection`]): `status`, `metadata.managedFields` and the
-/// last-applied annotation are left out (written by controllers and the API server, and often
-/// half of an object's bytes), and collections of the pod spec no rule reads (env, probes,
-/// volumes, ...) are kept as digests, so the verdict and "did the pod template change" are
-/// exact while a review builds a fraction of the object.
-pub fn read_object(raw: &RawValue, policy: &Policy) -> Result<Value, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-    let value = projection::deserialize(&Projection::admission(policy), &mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
+/// Decodes `object` or `oldObject` onto what the rules read, in the same pass as the rest of
+/// the review (see [`changelint_policies::projection`]): `status`, `metadata.managedFields` and
+/// the last-applied annotation are skipped (written by controllers and the API server, and
+/// often half of an object's bytes), and the pod spec's collections no rule reads (env, probes,
+/// volumes, ...) are kept as digests. The verdict and "did the pod template change" are exact;
+/// a review builds a fraction of the object.
+pub fn deserialize_object<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct OptionVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for OptionVisitor {
+        type Value = Option<Value>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a Kubernetes object or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            projection::deserialize(&Projection::admission(), d).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(OptionVisitor)
 }
 
 #[cfg(test)]
@@ -415,7 +435,7 @@ mod tests {
             "oldObject":null}}"#;
         let (_, request) = AdmissionReview::from_slice(body).unwrap();
         assert!(request.old_object.is_none());
-        let object = read_object(&request.object.unwrap(), &Policy::default()).unwrap();
+        let object = request.object.unwrap();
         let digest = |value| projection::Digest::marker(projection::Digest::of(&value));
         assert_eq!(
             object,

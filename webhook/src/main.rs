@@ -13,6 +13,10 @@ use changelint_webhook::config::{
 use changelint_webhook::{Limits, ServeConfig, server};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// Reviews are many small allocations on every worker thread; see `mimalloc` in Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The changelint ValidatingAdmissionWebhook: blocks workload changes that remove resource
 /// limits, with the same policy engine as the `changelint` CLI.
 #[derive(Debug, Parser)]

@@ -25,9 +25,8 @@ use std::fmt::Write as _;
 use changelint_policies::report::ExemptionUse;
 use changelint_policies::{Finding, Identity, Policy, Report, Verdict};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-use crate::admission::{AdmissionRequest, AdmissionResponse, Operation, read_object};
+use crate::admission::{AdmissionRequest, AdmissionResponse, Operation};
 
 /// Most bytes of one warning (the API server's limit per warning).
 pub const MAX_WARNING_BYTES: usize = 256;
@@ -154,10 +153,6 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
     let invalid = |message: &str| Reviewed {
         response: AdmissionResponse::invalid(uid.clone(), message),
         judgement: Judgement::Invalid,
-    };
-    let read = |raw: Option<Box<RawValue>>| raw.map(|raw| read_object(&raw, policy)).transpose();
-    let (Ok(object), Ok(old_object)) = (read(object), read(old_object)) else {
-        return invalid("changelint: object and oldObject must be JSON objects");
     };
     let Some(mut after) = object.filter(Value::is_object) else {
         return invalid("changelint: the AdmissionReview request has no object to check");

@@ -56,7 +56,7 @@ impl Sources {
         let text = self.files.get(file)?;
         let starts = text.line_starts.get_or_init(|| {
             std::iter::once(0)
-                .chain(after_line_breaks(&text.bytes))
+                .chain(memchr::memchr_iter(b'\n', &text.bytes).map(|at| at + 1))
                 .filter(|&start| start < text.bytes.len())
                 .collect()
         });
@@ -69,15 +69,6 @@ impl Sources {
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         std::str::from_utf8(bytes).ok()
     }
-}
-
-/// The offset after each `\n`.
-fn after_line_breaks(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(at, _)| at + 1)
 }
 
 /// What the renderers need besides the report.
@@ -159,4 +150,28 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
         github::append_step_summary(report, std::path::Path::new(&path))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_quote_lines_as_str_lines_would() {
+        let mut sources = Sources::default();
+        let text = "a: 1\r\nb: 2\n\nc: 3";
+        sources.add([
+            SourceFile::new("t.yaml", text.as_bytes()),
+            SourceFile::new("bad.yaml", b"ok\n\xff\n".to_vec()),
+        ]);
+        let expected: Vec<&str> = text.lines().collect();
+        for (index, line) in expected.iter().enumerate() {
+            assert_eq!(sources.line("t.yaml", index as u32 + 1), Some(*line));
+        }
+        assert_eq!(sources.line("t.yaml", 0), None);
+        assert_eq!(sources.line("t.yaml", 5), None);
+        assert_eq!(sources.line("other.yaml", 1), None);
+        assert_eq!(sources.line("bad.yaml", 1), Some("ok"));
+        assert_eq!(sources.line("bad.yaml", 2), None);
+    }
 }
