@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use changelint_bench::corpus::ReviewChange;
 use changelint_bench::{Corpus, CorpusOptions, admission_review};
-use changelint_policies::projection::Projection;
+use changelint_policies::projection::{self, Projection};
 use changelint_policies::record::ChangeRecord;
 use changelint_policies::yaml::{Limits, parse_documents};
 use changelint_policies::{
@@ -159,12 +159,29 @@ fn engine(c: &mut Criterion) {
 }
 
 /// What the webhook does with a body, without HTTP: decode, pair, judge.
+/// The part of an AdmissionReview the webhook judges, decoded as the webhook decodes it.
+#[derive(serde::Deserialize)]
+struct Review {
+    request: Request,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    #[serde(deserialize_with = "projected")]
+    object: Value,
+    #[serde(deserialize_with = "projected")]
+    old_object: Value,
+}
+
+fn projected<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    projection::deserialize(&Projection::admission(), d)
+}
+
 fn judge(body: &[u8], policy: &Policy) -> bool {
-    let mut review: Value = serde_json::from_slice(body).expect("review");
-    let request = &mut review["request"];
-    let after = request.get_mut("object").map(Value::take);
-    let before = request.get_mut("oldObject").map(Value::take);
-    let change = object_change(before, after, policy);
+    let review: Review = serde_json::from_slice(body).expect("review");
+    let Request { object, old_object } = review.request;
+    let change = object_change(Some(old_object), Some(object), policy);
     check(&change, policy).verdict != changelint_policies::Verdict::Deny
 }
 

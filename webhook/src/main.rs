@@ -115,7 +115,8 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // Held to the end of `main`: dropping it writes the lines still queued.
+    let _log_writer = init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Certs(args) => certs(&args),
@@ -130,13 +131,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr through a background thread: a review only queues its line, and under load
+/// the thread writes many lines per system call (it flushes whenever the queue runs dry, so an
+/// idle webhook's lines appear at once). Lines are never dropped: a full queue waits.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("changelint-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder
@@ -145,6 +153,7 @@ fn init_logging(format: LogFormat) {
             .with_current_span(true)
             .init(),
     }
+    guard
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
