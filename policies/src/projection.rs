@@ -102,11 +102,12 @@ impl<'p> Projection<'p> {
                 scalar => scalar.clone(),
             }
         }
-        let mut pod = PodSpecPath::Unknown;
-        if let Value::Object(root) = object {
-            pod.learn(self, root);
-        }
-        walk(object, Place::Root, self, pod.tokens())
+        let text = |field| object.get(field).and_then(Value::as_str);
+        let pod_spec = match (text("apiVersion"), text("kind")) {
+            (Some(api_version), Some(kind)) => self.pod_spec_path(api_version, kind),
+            _ => None,
+        };
+        walk(object, Place::Root, self, pod_spec.as_deref())
     }
 
     /// Where the member `key` of a mapping at `parent` stands. `pod_spec` is the object's pod
@@ -158,38 +159,67 @@ impl<'p> Projection<'p> {
     }
 }
 
-/// The pod spec's path in an object, as far as its reader knows yet.
+/// What a reader knows of the object it is reading: the pod spec's path, once `apiVersion` and
+/// `kind` are read. Both come first in every manifest tool's output, but not in every file: a
+/// member read before them is built in full, and the object is projected at its end instead.
 #[derive(Debug, Clone, Default)]
-pub enum PodSpecPath {
-    /// `apiVersion` and `kind` are not read yet: nothing is pruned meanwhile.
+pub struct ObjectRoot {
+    pod_spec: PodSpecPath,
+    /// A member that might hold something to prune was built before the kind was known.
+    built_blind: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+enum PodSpecPath {
     #[default]
     Unknown,
-    /// The kind has no pod spec.
     Absent,
-    /// The tokens of the path.
     At(Vec<String>),
 }
 
-impl PodSpecPath {
-    /// Learns the path once `root` (the root mapping's members read so far) holds
-    /// `apiVersion` and `kind`.
-    pub fn learn(&mut self, projection: &Projection<'_>, root: &serde_json::Map<String, Value>) {
-        if matches!(self, Self::Unknown) {
-            let text = |field| root.get(field).and_then(Value::as_str);
+impl ObjectRoot {
+    /// Where the root's member `key` stands; `read` holds the members read so far.
+    pub fn member(
+        &mut self,
+        projection: &Projection<'_>,
+        read: &serde_json::Map<String, Value>,
+        key: &str,
+    ) -> Place {
+        if matches!(self.pod_spec, PodSpecPath::Unknown) {
+            let text = |field| read.get(field).and_then(Value::as_str);
             if let (Some(api_version), Some(kind)) = (text("apiVersion"), text("kind")) {
-                *self = match projection.pod_spec_path(api_version, kind) {
-                    Some(path) => Self::At(path),
-                    None => Self::Absent,
+                self.pod_spec = match projection.pod_spec_path(api_version, kind) {
+                    Some(path) => PodSpecPath::At(path),
+                    None => PodSpecPath::Absent,
                 };
+            } else if !matches!(key, "apiVersion" | "kind" | "metadata" | "status") {
+                self.built_blind = true;
             }
+        }
+        projection.member(Place::Root, key, self.pod_spec_tokens())
+    }
+
+    /// The pod spec's path, if known.
+    pub fn pod_spec_tokens(&self) -> Option<&[String]> {
+        match &self.pod_spec {
+            PodSpecPath::At(path) => Some(path),
+            _ => None,
         }
     }
 
-    /// The tokens, if known.
-    pub fn tokens(&self) -> Option<&[String]> {
-        match self {
-            Self::At(path) => Some(path),
-            _ => None,
+    /// The object as read, projected if part of it was built before its kind was known.
+    pub fn finish(&self, projection: &Projection<'_>, object: Value) -> Value {
+        let text = |field| object.get(field).and_then(Value::as_str);
+        let has_pod_spec = || match (text("apiVersion"), text("kind")) {
+            (Some(api_version), Some(kind)) => {
+                projection.pod_spec_path(api_version, kind).is_some()
+            }
+            _ => false,
+        };
+        if self.built_blind && has_pod_spec() {
+            projection.project(&object)
+        } else {
+            object
         }
     }
 }
@@ -425,21 +455,19 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = serde_json::Map::new();
-        let mut pod_spec = PodSpecPath::Unknown;
+        let mut root = ObjectRoot::default();
         while let Some(key) = map.next_key::<String>()? {
-            pod_spec.learn(self.projection, &out);
-            let path = pod_spec.tokens();
-            let place = self.projection.member(Place::Root, &key, path);
+            let place = root.member(self.projection, &out, &key);
             let seed = NodeSeed {
                 projection: self.projection,
                 place,
-                pod_spec: path,
+                pod_spec: root.pod_spec_tokens(),
             };
             if let Some(value) = map.next_value_seed(seed)? {
                 out.insert(key, value);
             }
         }
-        Ok(Value::Object(out))
+        Ok(root.finish(self.projection, Value::Object(out)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
@@ -799,6 +827,44 @@ mod tests {
         assert_eq!(read(block), read(flow));
         assert_ne!(read(block), read(&changed));
         assert_ne!(read(block), read(&typed));
+    }
+
+    #[test]
+    fn an_object_whose_kind_comes_last_reads_as_if_it_came_first() {
+        let policy = Policy::default();
+        let files = Projection::files(&policy);
+        let spec = "spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        env: [{name: A}]\n";
+        let first = format!("apiVersion: apps/v1\nkind: Deployment\n{spec}");
+        let last = format!("{spec}apiVersion: apps/v1\nkind: Deployment\n");
+        let read = |text: &str| {
+            parse_manifests(text, &Limits::default(), &files).expect("reads")[0]
+                .value
+                .clone()
+        };
+        let expected = read(&first);
+        assert!(
+            expected
+                .pointer("/spec/template/spec/containers/0/env")
+                .is_some_and(Value::is_string)
+        );
+        assert_eq!(read(&last), expected);
+        let json = serde_json::to_string(&read(&last)).expect("serializes");
+        let full: Value = serde_json::from_str(&json).expect("JSON");
+        let mut reordered = serde_json::Map::new();
+        reordered.insert("spec".into(), full["spec"].clone());
+        reordered.insert("apiVersion".into(), full["apiVersion"].clone());
+        reordered.insert("kind".into(), full["kind"].clone());
+        let unpruned = serde_json::to_string(&Value::Object(reordered))
+            .expect("serializes")
+            .replace(
+                &serde_json::to_string(
+                    &expected["spec"]["template"]["spec"]["containers"][0]["env"],
+                )
+                .expect("env"),
+                r#"[{"name":"A"}]"#,
+            );
+        let mut de = serde_json::Deserializer::from_str(&unpruned);
+        assert_eq!(deserialize(&files, &mut de).expect("decodes"), expected);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use libyaml_safer::{Event, EventData, Parser, ScalarStyle};
 use serde_json::{Map, Value};
 
-use crate::projection::{Digest, MapDigest, Place, PodSpecPath, Projection, SeqDigest};
+use crate::projection::{Digest, MapDigest, ObjectRoot, Place, Projection, SeqDigest};
 
 /// Bounds on what one file may cost to read.
 #[derive(Debug, Clone, Copy)]
@@ -590,7 +590,7 @@ struct Builder<'p> {
     anchors: HashMap<String, Anchor>,
     lines: LineMap,
     /// The pod spec's path of the current document, once its `apiVersion` and `kind` are read.
-    pod_spec: PodSpecPath,
+    object_root: ObjectRoot,
     /// Key digests of the digested mappings being read, innermost last (duplicate keys are an
     /// error wherever they are).
     digest_keys: Vec<u64>,
@@ -621,7 +621,7 @@ impl<'p> Builder<'p> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             lines: LineMap::default(),
-            pod_spec: PodSpecPath::Unknown,
+            object_root: ObjectRoot::default(),
             digest_keys: Vec::new(),
             unbuilt_anchor: false,
             nodes: 0,
@@ -707,23 +707,22 @@ impl<'p> Builder<'p> {
         let Some(projection) = self.projection else {
             return Place::Whole;
         };
-        let (place, key) = match self.stack.last() {
-            None => return Place::Root,
-            Some(Frame::Seq { place, .. }) => return place.item(),
+        match self.stack.last() {
+            None => Place::Root,
+            Some(Frame::Seq { place, .. }) => place.item(),
             Some(Frame::Map {
-                place,
+                place: Place::Root,
                 key: Some(key),
                 map,
                 ..
-            }) => {
-                if *place == Place::Root {
-                    self.pod_spec.learn(&projection, map);
-                }
-                (*place, key.as_str())
-            }
-            Some(_) => return Place::Whole,
-        };
-        projection.member(place, key, self.pod_spec.tokens())
+            }) => self.object_root.member(&projection, map, key),
+            Some(Frame::Map {
+                place,
+                key: Some(key),
+                ..
+            }) => projection.member(*place, key, self.object_root.pod_spec_tokens()),
+            Some(_) => Place::Whole,
+        }
     }
 
     /// Sets the key of the mapping on top of the stack and creates its value's line node.
@@ -758,7 +757,7 @@ impl<'p> Builder<'p> {
                 self.lines = LineMap::default();
                 // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
                 self.anchors.clear();
-                self.pod_spec = PodSpecPath::Unknown;
+                self.object_root = ObjectRoot::default();
                 self.doc_start = Some((line, index));
             }
             EventData::DocumentEnd { .. } => self.finish_document(line, index)?,
@@ -1193,7 +1192,10 @@ impl<'p> Builder<'p> {
         if size > self.limits.max_document_bytes {
             return Err(self.too_big(start_line, Some(size)));
         }
-        let value = self.root.take().unwrap_or(Value::Null);
+        let mut value = self.root.take().unwrap_or(Value::Null);
+        if let Some(projection) = &self.projection {
+            value = self.object_root.finish(projection, value);
+        }
         let start_line = self.lines.line_of("").unwrap_or(start_line as u32);
         self.documents.push(YamlDocument {
             value,
