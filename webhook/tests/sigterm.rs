@@ -134,19 +134,18 @@ impl Webhook {
                 }
             }
         });
-        let mut webhook = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log,
+        let addr = match addr_receiver.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(addr)) => addr,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "no listen address from the webhook ({other:?}); log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
+            }
         };
-        match addr_receiver.recv_timeout(Duration::from_secs(30)) {
-            Ok(Some(addr)) => webhook.addr = addr,
-            other => panic!(
-                "no listen address from the webhook ({other:?}); log:\n{}",
-                webhook.log()
-            ),
-        }
-        webhook
+        Self { child, addr, log }
     }
 
     fn log(&self) -> String {
