@@ -27,8 +27,9 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// new requests here before the listener closes.
 pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
 
-/// Reviews judged at once by default: far above what two cores finish within a deadline
-/// (a review takes well under a millisecond), so only a real overload is shed.
+/// Requests read and judged at once by default: far above what two cores finish within a
+/// deadline (a review takes well under a millisecond), so only a real overload is shed. It also
+/// bounds the request bodies held in memory (at most this many times `max_body_bytes`).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
 /// Limits applied to every request.
@@ -38,8 +39,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Deadline for one request; past it the answer is 503 with a JSON error.
     pub request_timeout: Duration,
-    /// Reviews judged at once; past it a request is shed at once with 503 "overloaded"
-    /// rather than queued behind work that would miss its deadline anyway.
+    /// Requests read and judged at once; past it a request is shed at once with 503
+    /// "overloaded", before its body is read, rather than queued behind work that would miss
+    /// its deadline anyway.
     pub max_in_flight: usize,
 }
 

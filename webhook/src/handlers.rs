@@ -30,7 +30,7 @@ use crate::state::AppState;
 /// (docs/performance.md).
 pub const INLINE_REVIEW_MAX_BYTES: usize = 64 * 1024;
 
-/// A decoded AdmissionReview body: the extractor of `POST /validate`.
+/// A decoded AdmissionReview body, read by `POST /validate` once it holds an in-flight slot.
 ///
 /// Rejections are [`ApiError`]s: 413 over the size limit, 400 for anything that is not an
 /// AdmissionReview v1 or v1beta1 with a request and a uid. Each is logged (without the body)
@@ -81,14 +81,25 @@ impl FromRequest<AppState> for Review {
 /// request, recorded field by field, cost a large share of a small review.
 pub async fn validate(
     State(state): State<AppState>,
-    review: Review,
+    http_request: Request,
 ) -> Result<Json<ReviewResponse>, ApiError> {
     let started = Instant::now();
+    // The slot is taken before the body is read, so the limit bounds the bodies held in memory
+    // and their decoding, not only the reviews: with 500 KB reviews and ten times more
+    // connections than slots, taking it after decoding let RSS grow with the connections
+    // (docs/reliability.md, "Overload"). It is held until the review ends, even past the
+    // deadline, so work that can no longer be answered in time still counts against the limit.
+    let Some(slot) = state.try_review_slot() else {
+        let error = ApiError::Overloaded(state.limits().max_in_flight);
+        state.metrics().rejected(error.reason());
+        tracing::warn!(%error, "shed an admission request");
+        return Err(error);
+    };
     let Review {
         api_version,
         request,
         body_bytes,
-    } = review;
+    } = Review::from_request(http_request, &state).await?;
     let uid = request.uid.clone();
     let namespace = request.namespace.clone().unwrap_or_default();
     let name = request.name.clone().unwrap_or_default();
@@ -97,14 +108,6 @@ pub async fn validate(
     let user = request.user_info.username.clone().unwrap_or_default();
     let dry_run = request.dry_run.unwrap_or(false);
 
-    // The slot is held until the review ends, even past the deadline, so work that can no
-    // longer be answered in time still counts against the limit.
-    let Some(slot) = state.try_review_slot() else {
-        let error = ApiError::Overloaded(state.limits().max_in_flight);
-        state.metrics().rejected(error.reason());
-        tracing::warn!(%error, "shed an admission request");
-        return Err(error);
-    };
     let policy = state.policy();
     let reviewed = if body_bytes <= INLINE_REVIEW_MAX_BYTES {
         let reviewed = review::review(request, &policy);

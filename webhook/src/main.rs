@@ -72,7 +72,8 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
-    /// Reviews judged at once; more are shed at once with 503 (overloaded).
+    /// Requests read and judged at once; more are shed with 503 (overloaded) before their
+    /// body is read.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     max_in_flight: usize,
     /// How often certificate and policy files are checked for changes, in seconds.

@@ -23,6 +23,12 @@ use crate::state::AppState;
 /// How often histogram buffers are drained when nobody scrapes.
 const METRICS_UPKEEP: Duration = Duration::from_secs(10);
 
+/// Largest read buffer of an HTTP/1 connection. hyper's default (about 400 KB) is reached by
+/// every connection that uploads a large review, shed or not, so with 500 KB reviews the
+/// connections rather than the reviews in flight set the peak RSS (docs/reliability.md,
+/// "Overload"). TLS records are at most 16 KiB, so reads of 64 KiB lose nothing.
+const HTTP1_READ_BUFFER_MAX: usize = 64 * 1024;
+
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -166,9 +172,13 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         .local_addr()
         .map_err(io_error("cannot read the listener address"))?;
     let handle = Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, certs.rustls_config())
+    let mut server = axum_server::from_tcp_rustls(listener, certs.rustls_config())
         .map_err(io_error("cannot serve on the listener"))?
         .handle(handle.clone());
+    server
+        .http_builder()
+        .http1()
+        .max_buf_size(HTTP1_READ_BUFFER_MAX);
     let app = crate::router(state.clone());
     let server = tokio::spawn(async move { server.serve(app.into_make_service()).await });
 

@@ -624,3 +624,38 @@ async fn requests_over_the_in_flight_limit_are_shed_at_once() {
         "a DaemonSet without limits is denied"
     );
 }
+
+#[tokio::test]
+async fn shed_requests_are_answered_before_their_body_is_read() {
+    // A body that never ends: had the webhook read it before taking a slot, this request would
+    // hold its memory and be answered only at the deadline, with "deadline".
+    let state = AppState::with_parts(
+        Policy::default(),
+        Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        },
+        Metrics::new(),
+    );
+    let held = state.try_review_slot().expect("a free slot");
+    let (mut sender, endless) = http_body_util::channel::Channel::<bytes::Bytes>::new(1);
+    sender
+        .send_data(bytes::Bytes::from_static(
+            b"{\"apiVersion\": \"admission.k8s.io/v1\",",
+        ))
+        .await
+        .unwrap();
+    let (status, answer) = call(router(state.clone()), post_request(Body::new(endless))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("overloaded"),
+        "{answer}"
+    );
+    let rendered = state.metrics().render();
+    assert_eq!(
+        metrics::sample(&rendered, metrics::REJECTED, "deadline"),
+        None,
+        "{rendered}"
+    );
+    drop((held, sender));
+}

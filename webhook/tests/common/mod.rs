@@ -193,6 +193,20 @@ pub struct HttpsResponse {
     pub server_cert: Vec<u8>,
 }
 
+/// A new TLS connection to the webhook at `addr`, as `localhost`.
+pub async fn tls_connect(
+    connector: &TlsConnector,
+    addr: SocketAddr,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .map_err(|e| format!("TLS handshake: {e}"))
+}
+
 /// One HTTPS request on a new connection (so every call sees the certificate in use now).
 pub async fn https(
     connector: &TlsConnector,
@@ -201,13 +215,7 @@ pub async fn https(
     path: &str,
     body: Option<Vec<u8>>,
 ) -> Result<HttpsResponse, String> {
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let tls = connector
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .map_err(|e| format!("TLS handshake: {e}"))?;
+    let tls = tls_connect(connector, addr).await?;
     let server_cert = tls
         .get_ref()
         .1
