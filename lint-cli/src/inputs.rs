@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use changelint_policies::SourceFile;
 use changelint_policies::input::is_manifest_path;
+use rayon::prelude::*;
 
 /// Largest file read; larger ones are refused before they are read.
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -38,24 +39,30 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
             bytes: read_file(root)?,
         }]);
     }
-    let mut files = Vec::new();
+    let mut paths = Vec::new();
     for entry in walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
     {
         let entry = entry.with_context(|| format!("{arg}: cannot walk the directory"))?;
-        let path = entry.path();
-        if !entry.file_type().is_file() || !is_manifest_path(&path.to_string_lossy()) {
-            continue;
+        if entry.file_type().is_file() && is_manifest_path(&entry.path().to_string_lossy()) {
+            paths.push(entry.into_path());
         }
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        files.push(SourceFile {
-            path: path.display().to_string(),
-            pairing_path: relative.to_string_lossy().replace('\\', "/"),
-            bytes: read_file(path)?,
-        });
     }
-    Ok(files)
+    // Read on every core, as the engine parses: one by one, reading was a tenth of an audit.
+    // Results keep the walk's order, and the first error in that order is the one reported.
+    let read: Vec<Result<SourceFile>> = paths
+        .par_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            Ok(SourceFile {
+                path: path.display().to_string(),
+                pairing_path: relative.to_string_lossy().replace('\\', "/"),
+                bytes: read_file(path)?,
+            })
+        })
+        .collect();
+    read.into_iter().collect()
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
