@@ -32,6 +32,10 @@ pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
 /// bounds the request bodies held in memory (at most this many times `max_body_bytes`).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
+/// Connections served at once by default: about 35 MiB of TLS state and buffers at most,
+/// four times the in-flight limit (most connections are idle between requests).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -43,6 +47,9 @@ pub struct Limits {
     /// "overloaded", before its body is read, rather than queued behind work that would miss
     /// its deadline anyway.
     pub max_in_flight: usize,
+    /// Connections served at once; past it a new connection waits briefly for a slot, before
+    /// its TLS handshake, and is closed if none frees (see [`crate::connections`]).
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +58,7 @@ impl Default for Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -21,6 +21,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod handlers;
 pub mod metrics;

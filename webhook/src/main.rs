@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use changelint_webhook::config::{
-    DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_RELOAD_INTERVAL,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_DELAY,
+    DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_RELOAD_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_DELAY,
 };
 use changelint_webhook::{Limits, ServeConfig, server};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -76,6 +76,10 @@ struct ServeArgs {
     /// body is read.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     max_in_flight: usize,
+    /// Connections served at once; a connection over it waits up to a second for a slot,
+    /// before its TLS handshake, and is closed if none frees.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// How often certificate and policy files are checked for changes, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_RELOAD_INTERVAL.as_secs_f64())]
     reload_interval: f64,
@@ -166,6 +170,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         request_timeout: seconds(args.request_timeout, "request-timeout")?,
         max_in_flight: args.max_in_flight.max(1),
+        max_connections: args.max_connections.max(1),
     };
     config.reload_interval = seconds(args.reload_interval, "reload-interval")?;
     config.shutdown_delay = seconds(args.shutdown_delay, "shutdown-delay")?;

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeConfig;
+use crate::connections::{CONNECTION_SLOT_WAIT, ConnectionLimit};
 use crate::metrics::Metrics;
 use crate::policy::{PolicyFile, PolicyLoadError, PolicyReloader};
 use crate::state::AppState;
@@ -172,8 +173,19 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         .local_addr()
         .map_err(io_error("cannot read the listener address"))?;
     let handle = Handle::new();
+    let limits = config.limits;
     let mut server = axum_server::from_tcp_rustls(listener, certs.rustls_config())
         .map_err(io_error("cannot serve on the listener"))?
+        .map(|tls| {
+            ConnectionLimit::new(
+                tls,
+                limits.max_connections,
+                CONNECTION_SLOT_WAIT,
+                metrics.clone(),
+            )
+        })
+        // A connection that never sends a request would hold its slot: bounded like a request.
+        .first_request_timeout(limits.request_timeout)
         .handle(handle.clone());
     server
         .http_builder()

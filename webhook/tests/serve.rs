@@ -407,3 +407,43 @@ fn invalid_policy_file_errors_name_file_and_line() {
         .to_string();
     assert!(error.contains("policy.yaml:2"), "{error}");
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_are_closed_and_admitted_once_a_slot_frees() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = loopback_certs();
+    certs.write_to(dir.path()).unwrap();
+    let mut config = config(dir.path());
+    config.limits.max_connections = 1;
+    let running = server::start(config).await.unwrap();
+    let (addr, state) = (running.addr(), running.state().clone());
+    let client = tls_connector(&[&certs.ca_pem]);
+
+    // The only slot: an open TLS connection, idle after its handshake.
+    let held = tls_connect(&client, addr).await.expect("first connection");
+    let started = std::time::Instant::now();
+    let refused = https(&client, addr, "GET", "/readyz", None).await;
+    assert!(
+        refused.is_err(),
+        "a second connection was served: {refused:?}"
+    );
+    assert!(
+        started.elapsed() >= changelint_webhook::connections::CONNECTION_SLOT_WAIT,
+        "refused before waiting for a slot: {:?}",
+        started.elapsed()
+    );
+    let rejected = sample(
+        &state.metrics().render(),
+        metrics::REJECTED,
+        r#"reason="connections""#,
+    );
+    assert_eq!(rejected, Some(1.0));
+
+    drop(held);
+    let admitted = https(&client, addr, "POST", "/validate", Some(incident_update()))
+        .await
+        .expect("a connection once the slot is free");
+    assert_eq!(admitted.status, StatusCode::OK);
+    assert_eq!(admitted.body["response"]["allowed"], false);
+    running.shutdown().await.unwrap();
+}
