@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
+use http_body_util::Full;
 use http_body_util::channel::Channel;
-use http_body_util::{BodyExt as _, Full};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio_rustls::TlsConnector;
@@ -255,13 +255,7 @@ async fn keep_alive_client(
                 .send_request(request)
                 .await
                 .map_err(|e| format!("request: {e}"))?;
-            let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| format!("body: {e}"))?
-                .to_bytes();
+            let (status, bytes) = read_response(response).await?;
             check_answer(
                 &uid,
                 status,
@@ -327,13 +321,9 @@ async fn split_upload(
     let (response, uploaded) = tokio::join!(sender.send_request(request), upload);
     let response = response.map_err(|e| format!("{uid}: request: {e}"))?;
     uploaded?;
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
+    let (status, bytes) = read_response(response)
         .await
-        .map_err(|e| format!("{uid}: body: {e}"))?
-        .to_bytes();
+        .map_err(|e| format!("{uid}: {e}"))?;
     connection.abort();
     check_answer(
         &uid,

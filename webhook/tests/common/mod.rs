@@ -239,13 +239,7 @@ pub async fn https(
         .send_request(request)
         .await
         .map_err(|e| format!("request: {e}"))?;
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes();
+    let (status, bytes) = read_response(response).await?;
     drop(sender);
     driver.abort();
     let body = serde_json::from_slice(&bytes)
@@ -255,6 +249,19 @@ pub async fn https(
         body,
         server_cert,
     })
+}
+
+/// The status and the whole body of a response.
+pub async fn read_response(
+    response: hyper::Response<hyper::body::Incoming>,
+) -> Result<(StatusCode, bytes::Bytes), String> {
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("body: {e}"))?;
+    Ok((status, body.to_bytes()))
 }
 
 /// The DER of the first certificate in a PEM.
