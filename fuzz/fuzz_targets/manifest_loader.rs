@@ -1,4 +1,5 @@
-//! Bytes -> `input::load_objects` -> change set -> `check`, as the CLI runs them on a file.
+//! Bytes -> `input::load_objects` -> change set -> `check`, as the CLI runs them on a file; and
+//! the pruning YAML reader checked against the projection of a full read.
 //!
 //! An input holding the line `#---8<---` is split there into a before and an after file, so
 //! the rules see UPDATEs as well as new objects; otherwise the bytes are the after side alone
@@ -8,7 +9,7 @@
 use std::sync::LazyLock;
 
 use changelint_policies::projection::Projection;
-use changelint_policies::yaml::Limits;
+use changelint_policies::yaml::{Limits, parse_documents, parse_manifests};
 use changelint_policies::{ChangeSet, Policy, SourceFile, audit, check, input};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,9 +23,29 @@ fn load(name: &str, bytes: &[u8]) -> Vec<changelint_policies::Object> {
         .unwrap_or_default()
 }
 
+/// The pruning reader against its definition: wherever a full read succeeds, the pruning read
+/// succeeds too and yields exactly the projection of the full read.
+fn check_projection(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let limits = Limits::default();
+    let Ok(full) = parse_documents(text, &limits) else {
+        return;
+    };
+    let projection = Projection::files(&POLICY);
+    let pruned = parse_manifests(text, &limits, &projection)
+        .expect("the pruning read fails where the full read succeeds");
+    assert_eq!(full.len(), pruned.len(), "document count");
+    for (full, pruned) in full.iter().zip(&pruned) {
+        assert_eq!(pruned.value, projection.project(&full.value), "projection");
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     // libfuzzer-sys aborts on every panic, even one the engine catches: let those through.
     changelint_policies::yaml::quiet_parser_panics();
+    check_projection(data);
     let policy = &*POLICY;
     let (before, after) = match data.windows(SPLIT.len()).position(|w| w == SPLIT) {
         Some(at) => (&data[..at], &data[at + SPLIT.len()..]),

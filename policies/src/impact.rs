@@ -244,7 +244,11 @@ fn fleet_text(delta: &ResourceDelta<'_>, reach: Option<Reach>) -> String {
         let total = |slot: Option<&crate::resources::Slot>| {
             slot.and_then(|s| s.quantity.as_ref())
                 .map_or(unset.to_owned(), |q| {
-                    format_total(q.nanos() * i128::from(reach.count), memory)
+                    // A quantity near the top of its range times many replicas overflows.
+                    q.nanos().checked_mul(i128::from(reach.count)).map_or_else(
+                        || "out of range".to_owned(),
+                        |total| format_total(total, memory),
+                    )
                 })
         };
         let _ = write!(
@@ -340,6 +344,37 @@ fn diff(left: &Value, right: &Value, pointer: &mut PointerBuf, patch: &mut json_
             path: pointer.clone(),
             value: right.clone(),
         })),
+    }
+}
+
+#[cfg(test)]
+mod fleet_tests {
+    use crate::{Policy, SourceFile, load_change};
+
+    use super::Impact;
+
+    /// See: fuzzing `manifest_loader`, which found the multiplication overflowing (a panic in
+    /// debug builds, a wrong total in release).
+    #[test]
+    fn a_total_past_the_quantity_range_is_out_of_range_not_a_panic() {
+        let deployment = |memory: &str| {
+            format!(
+                r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"x"}},"spec":{{"replicas":3,"template":{{"spec":{{"containers":[{{"name":"c","resources":{{"limits":{{"memory":"{memory}"}}}}}}]}}}}}}}}"#
+            )
+        };
+        let policy = Policy::default();
+        let change = load_change(
+            &[SourceFile::new("d.json", deployment("1Gi"))],
+            &[SourceFile::new("d.json", deployment("1e29"))],
+            &policy,
+        )
+        .expect("loads");
+        let impact = Impact::of(&change, &policy);
+        let fleet = &impact.workloads[0].changes[0].fleet;
+        assert!(
+            fleet.ends_with("on 3 pods (3Gi -> out of range)"),
+            "{fleet}"
+        );
     }
 }
 

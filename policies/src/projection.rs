@@ -884,6 +884,11 @@ mod tests {
             "spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        env: &env [{name: A}]\n  selector: *env\n",
             // A merge key of a digested anchor.
             "spec:\n  template:\n    spec:\n      volumes: [&vol {name: v, emptyDir: {}}]\n      containers:\n      - {name: a, resources: {<<: *vol}}\n",
+            // A merge into a container, where merged members are pruned by their keys (found
+            // by fuzzing `manifest_loader`).
+            "x-c: &c {name: a, env: [{name: A}], resources: {limits: {cpu: 1}}}\nspec:\n  template:\n    spec:\n      containers:\n      - <<: *c\n        image: i\n",
+            // A merge inside a digested mapping (found by fuzzing `manifest_loader`).
+            "x-res: &res {limits: {cpu: 1}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        resuorces: {<<: *res}\n      - name: b\n        urcesores: *res\n",
         ];
         for case in cases {
             let text = format!("{head}{case}");

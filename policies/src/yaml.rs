@@ -428,9 +428,10 @@ pub fn parse_manifests(
     projection: &Projection<'_>,
 ) -> Result<Vec<YamlDocument>, YamlError> {
     match read(text, limits, Some(*projection)) {
-        // An alias outside a digested collection names an anchor inside one (rare): its
-        // content was never built, so the stream is read again in full and projected.
-        Err(Failure::UnbuiltAnchor) => read(text, limits, None).map(|documents| {
+        // An alias outside a digested collection names an anchor inside one, or a digested
+        // mapping merges another (both rare): what they stand for was never built, so the
+        // stream is read again in full and projected.
+        Err(Failure::NeedsFullRead) => read(text, limits, None).map(|documents| {
             documents
                 .into_iter()
                 .map(|document| YamlDocument {
@@ -447,8 +448,8 @@ pub fn parse_manifests(
 /// Why [`read`] stopped.
 enum Failure {
     Yaml(YamlError),
-    /// An alias must copy an anchored collection that was digested, not built.
-    UnbuiltAnchor,
+    /// Something must be expanded that was digested, not built: see [`parse_manifests`].
+    NeedsFullRead,
 }
 
 impl Failure {
@@ -456,7 +457,7 @@ impl Failure {
         match self {
             Failure::Yaml(error) => error,
             // Only a pruning read stops for this, and it is never the last read.
-            Failure::UnbuiltAnchor => YamlError::at(1, "alias to an anchor that was not read"),
+            Failure::NeedsFullRead => YamlError::at(1, "content that was not read is needed"),
         }
     }
 }
@@ -503,8 +504,8 @@ fn read(
             }
             last_line.set(event.end_mark.line as usize + 1);
             builder.event(event).map_err(|error| {
-                if builder.unbuilt_anchor {
-                    Failure::UnbuiltAnchor
+                if builder.needs_full_read {
+                    Failure::NeedsFullRead
                 } else {
                     Failure::Yaml(error)
                 }
@@ -594,8 +595,8 @@ struct Builder<'p> {
     /// Key digests of the digested mappings being read, innermost last (duplicate keys are an
     /// error wherever they are).
     digest_keys: Vec<u64>,
-    /// Set when an alias names an anchor that was digested, not built.
-    unbuilt_anchor: bool,
+    /// Set when the read must start again in full (see [`parse_manifests`]).
+    needs_full_read: bool,
     /// Nodes built, copied for anchors or expanded from aliases, in the whole file.
     nodes: usize,
     /// Of those, the copies.
@@ -623,7 +624,7 @@ impl<'p> Builder<'p> {
             lines: LineMap::default(),
             object_root: ObjectRoot::default(),
             digest_keys: Vec::new(),
-            unbuilt_anchor: false,
+            needs_full_read: false,
             nodes: 0,
             copies: 0,
             doc_start: None,
@@ -804,7 +805,9 @@ impl<'p> Builder<'p> {
                     }
                     Anchored::Built(value) => value.clone(),
                     Anchored::Digested(digest) if place == Place::Unread => Digest::marker(*digest),
-                    Anchored::Digested(_) => return Err(self.unbuilt_anchor(&name, line)),
+                    Anchored::Digested(_) => {
+                        return Err(self.needs_full_read(&format!("alias `{name}`"), line));
+                    }
                 };
                 let node = match slot {
                     Slot::Key { parent } => {
@@ -895,12 +898,9 @@ impl<'p> Builder<'p> {
         self.count(1, false, line)
     }
 
-    fn unbuilt_anchor(&mut self, name: &str, line: usize) -> YamlError {
-        self.unbuilt_anchor = true;
-        YamlError::at(
-            line,
-            format!("alias `{name}` to a collection that was not built"),
-        )
+    fn needs_full_read(&mut self, what: &str, line: usize) -> YamlError {
+        self.needs_full_read = true;
+        YamlError::at(line, format!("{what} needs content that was not built"))
     }
 
     fn digest_frame(
@@ -978,7 +978,7 @@ impl<'p> Builder<'p> {
                 self.count(nodes + anchor.line_count, true, line)?;
                 if wants_key {
                     let Some(key) = key else {
-                        return Err(self.unbuilt_anchor(&name, line));
+                        return Err(self.needs_full_read(&format!("alias `{name}`"), line));
                     };
                     return self.digest_key(&key, line);
                 }
@@ -1008,6 +1008,11 @@ impl<'p> Builder<'p> {
     /// Reads a key of the digested mapping on top of the stack; duplicate keys are an error
     /// there as anywhere.
     fn digest_key(&mut self, text: &str, line: usize) -> Result<(), YamlError> {
+        if text == "<<" {
+            // A merge adds the merged mapping's members one by one, and a digested anchor
+            // has only a digest of the whole.
+            return Err(self.needs_full_read("merge key `<<`", line));
+        }
         let digest = Digest::str(text);
         let Some(Frame::Digest {
             content:
@@ -1159,13 +1164,22 @@ impl<'p> Builder<'p> {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
             Some(Frame::Map {
-                map, key, merges, ..
+                map,
+                key,
+                merges,
+                place: map_place,
+                ..
             }) => {
                 let key = key.take().unwrap_or_default();
                 if place == Place::Dropped {
                     return Ok(());
                 }
                 if key == "<<" {
+                    if *map_place != Place::Whole {
+                        // Merged members land where parts may be pruned, by their own keys:
+                        // projecting them needs the merge built first.
+                        return Err(self.needs_full_read("merge key `<<`", line));
+                    }
                     merges.push(value);
                 } else {
                     match map.entry(key) {
