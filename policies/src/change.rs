@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::config::Policy;
-use crate::object::{Identity, Object};
+use crate::object::{Identity, Object, same_value};
 use crate::podspec::ContainerList;
 use crate::quantity::Quantity;
 use crate::record::ChangeRecord;
@@ -91,7 +91,7 @@ impl Pair {
             .unwrap_or_default();
         let owners = pair_owners(before_owners, after_owners);
         let changed = match (&before, &after) {
-            (Some(b), Some(a)) => b.value != a.value,
+            (Some(b), Some(a)) => !same_value(&b.value, &a.value),
             _ => true,
         };
         Self {

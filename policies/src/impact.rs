@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
 use crate::config::Policy;
 use crate::finding::Finding;
-use crate::object::{Identity, Object};
+use crate::object::{Identity, Object, same_value};
 use crate::podspec::{is_node_level, pod_spec_pointer};
 use crate::quantity::format_total;
 use crate::record::{SectionState, SectionStatus, required_sections};
@@ -281,9 +281,20 @@ fn diff(left: &Value, right: &Value, pointer: &mut PointerBuf, patch: &mut json_
 
     match (left, right) {
         (Value::Object(left), Value::Object(right)) => {
+            // Versions of an object keep their key order: a key is looked up (hashed) only
+            // where the orders part.
+            let mut aligned = left.len() == right.len();
+            let mut in_order = left.iter();
             for (key, right_value) in right {
-                match left.get(key) {
-                    Some(left_value) if left_value == right_value => {}
+                let left_value = match in_order.next() {
+                    Some((left_key, left_value)) if aligned && left_key == key => Some(left_value),
+                    _ => {
+                        aligned = false;
+                        left.get(key)
+                    }
+                };
+                match left_value {
+                    Some(left_value) if same_value(left_value, right_value) => {}
                     Some(left_value) => {
                         pointer.push_back(key);
                         diff(left_value, right_value, pointer, patch);
@@ -299,7 +310,7 @@ fn diff(left: &Value, right: &Value, pointer: &mut PointerBuf, patch: &mut json_
                     }
                 }
             }
-            for key in left.keys() {
+            for key in left.keys().filter(|_| !aligned) {
                 if !right.contains_key(key) {
                     pointer.push_back(key);
                     patch.0.push(PatchOperation::Remove(RemoveOperation {
@@ -313,7 +324,7 @@ fn diff(left: &Value, right: &Value, pointer: &mut PointerBuf, patch: &mut json_
             let mut shift = 0usize;
             for index in 0..left.len().max(right.len()) {
                 match (left.get(index), right.get(index)) {
-                    (Some(l), Some(r)) if l == r => {}
+                    (Some(l), Some(r)) if same_value(l, r) => {}
                     (Some(l), Some(r)) => {
                         pointer.push_back(index - shift);
                         diff(l, r, pointer, patch);
@@ -399,6 +410,16 @@ mod diff_tests {
                 json!({"a/b": {"~c": [1, 2]}, "": 1}),
                 json!({"a/b": {"~c": [2]}, "": 2}),
             ),
+            (
+                json!({"a": 1, "b": {"c": 1, "d": 2}, "e": 3}),
+                json!({"b": {"d": 2, "c": 3}, "a": 1, "e": 4}),
+            ),
+            (
+                json!({"a": 1, "b": 2, "c": 3}),
+                json!({"a": 1, "x": 2, "c": 3}),
+            ),
+            (json!({"a": 1, "b": 2}), json!({"a": 1})),
+            (json!({"a": 1}), json!({"a": 1, "b": 2})),
             (
                 json!({"spec": {"containers": [{"name": "a", "resources": {"limits": {"memory": "1Gi"}}}, {"name": "b"}]}}),
                 json!({"spec": {"containers": [{"name": "a", "resources": {}}, {"name": "b", "image": "x"}]}}),

@@ -76,7 +76,15 @@ pub struct ContainerView<'a> {
 impl ContainerView<'_> {
     /// JSON pointer of the container, given the pod spec's pointer.
     pub fn pointer(&self, pod_spec: &str) -> String {
-        format!("{pod_spec}/{}/{}", self.list.field(), self.index)
+        let mut index = itoa::Buffer::new();
+        [
+            pod_spec,
+            "/",
+            self.list.field(),
+            "/",
+            index.format(self.index),
+        ]
+        .concat()
     }
 
     /// How the container is shown to a reviewer.
@@ -107,7 +115,86 @@ pub fn containers(pod_spec: &Value) -> Vec<ContainerView<'_>> {
     out
 }
 
-/// Resolves a pointer built from tokens.
+/// The pointer of `token` under `parent`.
 pub fn child_pointer(parent: &str, token: &str) -> String {
-    format!("{parent}/{}", escape_token(token))
+    let token = escape_token(token);
+    let mut pointer = String::with_capacity(parent.len() + 1 + token.len());
+    pointer.push_str(parent);
+    pointer.push('/');
+    pointer.push_str(&token);
+    pointer
+}
+
+/// What `pointer` (RFC 6901) names in `value`, as [`Value::pointer`] finds it, without
+/// allocating a string per token: the rules look up pointers per container and per limit.
+pub fn lookup<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |target, token| {
+            let token: std::borrow::Cow<'_, str> = if token.contains('~') {
+                token.replace("~1", "/").replace("~0", "~").into()
+            } else {
+                token.into()
+            };
+            match target {
+                Value::Object(map) => map.get(token.as_ref()),
+                Value::Array(list) => array_index(&token).and_then(|index| list.get(index)),
+                _ => None,
+            }
+        })
+}
+
+/// An array index token: digits without a sign or a leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn lookup_finds_what_value_pointer_finds() {
+        let value = json!({
+            "spec": {"containers": [{"name": "a", "resources": {"limits": {"memory": "1Gi"}}}]},
+            "a/b": {"~c": [1, 2]},
+            "": {"": 3},
+            "list": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        });
+        let pointers = [
+            "",
+            "/",
+            "//",
+            "/spec",
+            "/spec/containers/0/resources/limits/memory",
+            "/spec/containers/1",
+            "/spec/containers/-",
+            "/spec/containers/00",
+            "/spec/containers/+0",
+            "/spec/containers/name",
+            "/a~1b/~0c/1",
+            "/a~1b/~0c/01",
+            "/a/b",
+            "/list/10",
+            "/list/1/x",
+            "spec",
+            "/~2",
+        ];
+        for pointer in pointers {
+            assert_eq!(
+                lookup(&value, pointer),
+                value.pointer(pointer),
+                "{pointer:?}"
+            );
+        }
+    }
 }

@@ -71,7 +71,13 @@ impl<'p> Projection<'p> {
             pointer
                 .split('/')
                 .skip(1)
-                .map(|t| t.replace("~1", "/").replace("~0", "~"))
+                .map(|t| {
+                    if t.contains('~') {
+                        t.replace("~1", "/").replace("~0", "~")
+                    } else {
+                        t.to_owned()
+                    }
+                })
                 .collect(),
         )
     }

@@ -64,16 +64,12 @@ impl Quantity {
         // Trailing zeros of the fraction carry no value: `1.000...0` is `1`, however many.
         let frac_part = frac_part.trim_end_matches('0');
         // The mantissa as an integer with `frac_part.len()` decimal places.
-        let digits = format!("{int_part}{frac_part}");
-        let digits = digits.trim_start_matches('0');
-        if digits.len() > 36 {
+        let significant = (int_part.bytes().chain(frac_part.bytes())).skip_while(|&d| d == b'0');
+        if significant.clone().count() > 36 {
             return Err(range());
         }
-        let mantissa: i128 = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().map_err(|_| syntax())?
-        };
+        // At most 36 decimal digits: below i128::MAX (about 1.7e38), so no overflow.
+        let mantissa = significant.fold(0i128, |m, d| m * 10 + i128::from(d - b'0'));
         let mut decimal_exp: i32 = -(i32::try_from(frac_part.len()).map_err(|_| range())?);
         let mut binary_factor: i128 = 1;
         match suffix {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::config::{Policy, ResourceKeys};
 use crate::object::Object;
-use crate::podspec::{ContainerList, child_pointer, containers, pod_spec_pointer};
+use crate::podspec::{ContainerList, child_pointer, containers, lookup, pod_spec_pointer};
 use crate::quantity::Quantity;
 use crate::yaml::pointer_of;
 
@@ -117,7 +117,7 @@ pub fn owners(object: &Object, policy: &Policy) -> Vec<Owner> {
         // `resources: {limits, requests}` (Prometheus, OpenTelemetryCollector, ...).
         return config_owners(&object.value, &policy.resource_keys);
     };
-    let Some(spec) = object.value.pointer(&spec_pointer) else {
+    let Some(spec) = lookup(&object.value, &spec_pointer) else {
         return Vec::new();
     };
     containers(spec)

@@ -4,6 +4,7 @@ use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::object::{Identity, Object};
+use crate::podspec::lookup;
 use crate::record::ChangeRecord;
 use crate::resources::{Class, Slot};
 use crate::yaml::escape_token;
@@ -199,11 +200,11 @@ pub const TEMPLATE_HINT: &str = "Start from the change-record template: `changel
 fn removal_site(before: &Object, after: &Object, pointer: &str) -> Option<String> {
     let mut current = pointer.to_owned();
     loop {
-        if after.value.pointer(&current).is_some() {
+        if lookup(&after.value, &current).is_some() {
             return Some(current);
         }
         let (parent, token) = current.rsplit_once('/')?;
-        if let Some(Value::Object(siblings)) = before.value.pointer(parent) {
+        if let Some(Value::Object(siblings)) = lookup(&before.value, parent) {
             let keys: Vec<String> = siblings
                 .keys()
                 .map(|k| escape_token(k).into_owned())
@@ -214,7 +215,7 @@ fn removal_site(before: &Object, after: &Object, pointer: &str) -> Option<String
                 if let Some(site) = next
                     .chain(previous)
                     .map(|k| format!("{parent}/{k}"))
-                    .find(|p| after.value.pointer(p).is_some())
+                    .find(|p| lookup(&after.value, p).is_some())
                 {
                     return Some(site);
                 }

@@ -233,10 +233,19 @@ pub fn render(uid: String, report: &Report) -> Reviewed {
 
 /// `rule: Kind namespace/name: message`, on one line.
 fn finding_line(finding: &Finding) -> String {
-    one_line(&format!(
-        "{}: {}: {}",
-        finding.rule, finding.object, finding.message
-    ))
+    let object = &finding.object;
+    let mut line = String::with_capacity(
+        finding.rule.len() + object.kind.len() + object.name.len() + finding.message.len() + 64,
+    );
+    let namespace = object.namespace.as_deref();
+    let parts = [finding.rule, ": ", &object.kind, " "]
+        .into_iter()
+        .chain(namespace.into_iter().flat_map(|namespace| [namespace, "/"]))
+        .chain([object.name.as_str(), ": ", &finding.message]);
+    for part in parts {
+        line.push_str(&one_line(part));
+    }
+    line
 }
 
 /// The `status.message` of a denial: one line per deny finding, bounded.
@@ -281,7 +290,8 @@ pub fn bound_warnings(warnings: Vec<String>) -> Vec<String> {
     let mut kept = Vec::new();
     let mut used = 0;
     for (index, warning) in warnings.into_iter().enumerate() {
-        let warning = truncate(&one_line(&warning), MAX_WARNING_BYTES).into_owned();
+        let warning = one_line(&warning);
+        let warning = truncate(&warning, MAX_WARNING_BYTES).into_owned();
         let still_to_come = total - index - 1;
         let room = if still_to_come > 0 { MORE_ROOM } else { 0 };
         if used + warning.len() + room > MAX_WARNINGS_TOTAL_BYTES {
@@ -325,14 +335,20 @@ fn audit_annotations(report: &Report) -> BTreeMap<String, String> {
     let mut patch = Vec::new();
     for workload in &report.impact.workloads {
         for change in &workload.changes {
-            changes.push(format!(
-                "{} {} {} {} -> {}",
-                change.container,
-                change.class.as_str(),
-                change.resource,
-                change.before.as_deref().unwrap_or("unset"),
-                change.after.as_deref().unwrap_or("unset"),
-            ));
+            changes.push(
+                [
+                    &change.container,
+                    " ",
+                    change.class.as_str(),
+                    " ",
+                    &change.resource,
+                    " ",
+                    change.before.as_deref().unwrap_or("unset"),
+                    " -> ",
+                    change.after.as_deref().unwrap_or("unset"),
+                ]
+                .concat(),
+            );
         }
         for operation in workload.patch.iter() {
             patch.push(patch_summary(operation));
@@ -365,26 +381,29 @@ fn exemption_text(used: &ExemptionUse) -> String {
 fn patch_summary(operation: &json_patch::PatchOperation) -> String {
     use json_patch::PatchOperation as Op;
     match operation {
-        Op::Add(op) => format!("add {}", op.path),
-        Op::Remove(op) => format!("remove {}", op.path),
-        Op::Replace(op) => format!("replace {}", op.path),
-        Op::Move(op) => format!("move {} {}", op.from, op.path),
-        Op::Copy(op) => format!("copy {} {}", op.from, op.path),
-        Op::Test(op) => format!("test {}", op.path),
+        Op::Add(op) => ["add ", op.path.as_str()].concat(),
+        Op::Remove(op) => ["remove ", op.path.as_str()].concat(),
+        Op::Replace(op) => ["replace ", op.path.as_str()].concat(),
+        Op::Move(op) => ["move ", op.from.as_str(), " ", op.path.as_str()].concat(),
+        Op::Copy(op) => ["copy ", op.from.as_str(), " ", op.path.as_str()].concat(),
+        Op::Test(op) => ["test ", op.path.as_str()].concat(),
     }
 }
 
 /// Joins items with `sep` within [`MAX_ANNOTATION_BYTES`], ending with `... N more`.
 fn join_bounded(items: &[String], sep: &str) -> String {
     let mut out = String::new();
+    let mut count = itoa::Buffer::new();
     for (index, item) in items.iter().enumerate() {
-        let more = format!("{sep}... {} more", items.len() - index);
+        let left = count.format(items.len() - index);
+        let more = [sep, "... ", left, " more"];
+        let more_len: usize = more.iter().map(|part| part.len()).sum();
         let needed = if out.is_empty() { 0 } else { sep.len() } + item.len();
-        if out.len() + needed + more.len() > MAX_ANNOTATION_BYTES {
+        if out.len() + needed + more_len > MAX_ANNOTATION_BYTES {
             if out.is_empty() {
                 return truncate(item, MAX_ANNOTATION_BYTES).into_owned();
             }
-            out.push_str(&more);
+            out.extend(more);
             return out;
         }
         if !out.is_empty() {
@@ -406,10 +425,17 @@ fn unique_rules<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<&'static
 }
 
 /// Replaces control characters (newlines, tabs) with spaces: warnings travel as HTTP headers.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+fn one_line(text: &str) -> Cow<'_, str> {
+    // Control characters are C0 (below 0x20), DEL, and C1 (0xC2 0x80..0x9F in UTF-8); text
+    // without those bytes, nearly every message, is kept as it is.
+    if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    )
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary, ending with `…` when cut.

@@ -5,8 +5,8 @@ use serde_json::Value;
 use crate::change::{ChangeSet, Pair};
 use crate::config::{IntOrPercent, Policy};
 use crate::finding::{Finding, Severity};
-use crate::object::Object;
-use crate::podspec::{is_node_level, pod_spec_pointer};
+use crate::object::{Object, same_value};
+use crate::podspec::{is_node_level, lookup, pod_spec_pointer};
 use crate::rule::{FindingAt, Rule, RuleMeta, checked_pairs};
 
 /// See [`META`](BlastRadiusRollout::META).
@@ -106,7 +106,7 @@ impl Rule for BlastRadiusRollout {
                 let before_value = pair
                     .before
                     .as_ref()
-                    .and_then(|b| b.value.pointer(&risk.pointer))
+                    .and_then(|b| lookup(&b.value, &risk.pointer))
                     .map(display);
                 out.push(
                     at.finding(risk.severity, &risk.pointer, risk.message, risk.fix)
@@ -132,7 +132,13 @@ fn template_changed(pair: &Pair, policy: &Policy) -> bool {
         return false;
     };
     let template = spec.trim_end_matches("/spec");
-    before.value.pointer(template) != after.value.pointer(template)
+    match (
+        lookup(&before.value, template),
+        lookup(&after.value, template),
+    ) {
+        (Some(before), Some(after)) => !same_value(before, after),
+        (before, after) => before.is_some() != after.is_some(),
+    }
 }
 
 fn int_or_percent(value: &Value) -> Option<IntOrPercent> {
