@@ -450,3 +450,38 @@ pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
     }
     Cow::Owned(format!("{}{ELLIPSIS}", &text[..end]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_replaces_every_control_character_and_keeps_the_rest() {
+        let cases = [
+            ("plain text, é ¢ ü", "plain text, é ¢ ü"),
+            ("two\nlines\tand\r\u{7f}", "two lines and  "),
+            // C1 controls share their first UTF-8 byte (0xC2) with signs such as ¢.
+            ("next\u{85}line ¢\u{9f}", "next line ¢ "),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(one_line(text), expected, "{text:?}");
+        }
+        assert!(matches!(one_line("kept as is"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn join_bounded_counts_what_it_leaves_out() {
+        let items: Vec<String> = (0..200).map(|i| format!("replace /spec/{i:04}")).collect();
+        let joined = join_bounded(&items, ", ");
+        assert!(joined.len() <= MAX_ANNOTATION_BYTES, "{}", joined.len());
+        let listed = joined.matches("replace").count();
+        assert!(
+            joined.ends_with(&format!(", ... {} more", 200 - listed)),
+            "{joined}"
+        );
+        assert_eq!(
+            join_bounded(&items[..2], ", "),
+            "replace /spec/0000, replace /spec/0001"
+        );
+    }
+}
