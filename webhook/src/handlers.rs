@@ -14,9 +14,9 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
+use bytes::Bytes;
 
 use crate::admission::{AdmissionRequest, AdmissionReview, ReviewResponse};
 use crate::error::ApiError;
@@ -50,7 +50,15 @@ impl FromRequest<AppState> for Review {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let result: Result<Self, ApiError> = async {
-            let body = read_body(req, state.limits().max_body_bytes).await?;
+            let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::BodyTooLarge {
+                        limit: state.limits().max_body_bytes,
+                    }
+                } else {
+                    ApiError::Body(rejection.body_text())
+                }
+            })?;
             let (api_version, request) = AdmissionReview::from_slice(&body)?;
             Ok(Self {
                 api_version,
@@ -65,34 +73,6 @@ impl FromRequest<AppState> for Review {
         }
         result
     }
-}
-
-/// Reads a request body of at most `limit` bytes into one buffer.
-///
-/// The buffer is sized from `Content-Length` (which the API server sends), so a body is held
-/// once while it arrives: collecting its chunks and joining them held it twice, and at 64
-/// concurrent 500 KB reviews that set the peak RSS (docs/performance.md).
-async fn read_body(request: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || ApiError::BodyTooLarge { limit };
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(too_large());
-    }
-    let mut body = request.into_body();
-    let mut buffer = Vec::with_capacity(declared.unwrap_or(0));
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| ApiError::Body(error.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            if buffer.len() + data.len() > limit {
-                return Err(too_large());
-            }
-            buffer.extend_from_slice(&data);
-        }
-    }
-    Ok(buffer)
 }
 
 /// `POST /validate`: judges one AdmissionReview and answers in the same `apiVersion`.
