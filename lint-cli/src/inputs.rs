@@ -53,6 +53,7 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
     // Results keep the walk's order, and the first error in that order is the one reported.
     let read: Vec<Result<SourceFile>> = paths
         .par_iter()
+        .with_max_len(1)
         .map(|path| {
             let relative = path.strip_prefix(root).unwrap_or(path);
             Ok(SourceFile {

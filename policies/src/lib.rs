@@ -54,21 +54,58 @@ pub fn load_change(
     use rayon::prelude::*;
 
     let limits = Limits::default();
+    // Most files of a pull request are the same on both sides: such a file is parsed once and
+    // its after objects are copies of its before objects, named after the after file. Reading
+    // a file is a function of its bytes and its two paths, so the copies are what a second
+    // parse would give.
+    let before_index: HashMap<&str, usize> = before
+        .iter()
+        .enumerate()
+        .map(|(index, file)| (file.pairing_path.as_str(), index))
+        .collect();
+    let same_as_before: Vec<Option<usize>> = after
+        .iter()
+        .map(|file| {
+            before_index
+                .get(file.pairing_path.as_str())
+                .copied()
+                .filter(|&index| before[index].bytes == file.bytes)
+        })
+        .collect();
+    let to_parse: Vec<&SourceFile> = before
+        .iter()
+        .chain(
+            after
+                .iter()
+                .zip(&same_as_before)
+                .filter(|(_, same)| same.is_none())
+                .map(|(file, _)| file),
+        )
+        .collect();
     // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
     // in parallel. Results are gathered in file order and the first error in that order is
     // the one reported, exactly as a sequential read would.
     let projection = Projection::files(policy);
-    let load = |file: &SourceFile| input::load_objects(file, &limits, &projection);
-    let mut loaded: Vec<Result<Vec<Object>, InputError>> = if before.len() + after.len() > 1 {
-        before
-            .par_iter()
-            .chain(after.par_iter())
-            .map(load)
-            .collect()
+    let load = |file: &&SourceFile| input::load_objects(file, &limits, &projection);
+    let mut parsed: Vec<Result<Vec<Object>, InputError>> = if to_parse.len() > 1 {
+        // One file per job: rayon otherwise splits a slice into a few long runs, and the
+        // last run of a tree kept one core busy while the other waited.
+        to_parse.par_iter().with_max_len(1).map(load).collect()
     } else {
-        before.iter().chain(after).map(load).collect()
+        to_parse.iter().map(load).collect()
     };
-    let after_loaded = loaded.split_off(before.len());
+    let mut parsed_after = parsed.split_off(before.len()).into_iter();
+    let before_loaded = parsed;
+    let after_loaded: Vec<Result<Vec<Object>, InputError>> = after
+        .iter()
+        .zip(&same_as_before)
+        .map(|(file, same)| match same {
+            Some(index) => copy_for(&before_loaded[*index], file),
+            None => parsed_after
+                .next()
+                .expect("one parse per changed after file"),
+        })
+        .collect();
     let gather = |results: Vec<Result<Vec<Object>, InputError>>| {
         let mut objects = Vec::new();
         for result in results {
@@ -76,9 +113,34 @@ pub fn load_change(
         }
         Ok::<_, InputError>(objects)
     };
-    let before = gather(loaded)?;
+    let before = gather(before_loaded)?;
     let after = gather(after_loaded)?;
     Ok(ChangeSet::new(before, after, policy))
+}
+
+/// The objects of `file` read from a file with the same bytes and pairing path: the same
+/// objects, with `file`'s display path.
+fn copy_for(
+    loaded: &Result<Vec<Object>, InputError>,
+    file: &SourceFile,
+) -> Result<Vec<Object>, InputError> {
+    let path: std::sync::Arc<str> = file.path.as_str().into();
+    match loaded {
+        Ok(objects) => Ok(objects
+            .iter()
+            .map(|object| {
+                let mut copy = object.clone();
+                if let Some(origin) = &mut copy.origin {
+                    origin.file = path.clone();
+                }
+                copy
+            })
+            .collect()),
+        Err(error) => Err(InputError {
+            file: file.path.clone(),
+            ..error.clone()
+        }),
+    }
 }
 
 /// Reads a unified diff on its own, as a pipeline that only has the patch: each manifest's hunks
@@ -212,4 +274,91 @@ pub fn audit(current: &ChangeSet, policy: &Policy) -> Report {
     let mut report = check(current, policy);
     report.audit = Some(audit::AuditSummary::of(current, policy, &report.findings));
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/limits-removed/bad");
+
+    fn fixture(case: &str, side: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}/{case}/{side}.yaml")).expect("fixture")
+    }
+
+    fn file(side: &str, name: &str, bytes: Vec<u8>) -> SourceFile {
+        SourceFile {
+            path: format!("{side}/{name}"),
+            pairing_path: name.to_owned(),
+            bytes,
+        }
+    }
+
+    /// What `load_change` must give for one side: every file parsed on its own.
+    fn parsed(files: &[SourceFile]) -> Vec<Object> {
+        let policy = Policy::default();
+        let projection = Projection::files(&policy);
+        files
+            .iter()
+            .flat_map(|f| input::load_objects(f, &Limits::default(), &projection).unwrap())
+            .collect()
+    }
+
+    fn assert_same_objects(actual: &[&Object], expected: &[Object]) {
+        assert_eq!(actual.len(), expected.len());
+        for (actual, expected) in actual.iter().zip(expected) {
+            assert_eq!(actual.identity, expected.identity);
+            assert_eq!(actual.origin, expected.origin);
+            assert_eq!(actual.value, expected.value);
+            for pointer in ["", "/spec/template/spec/containers/0/resources/limits"] {
+                assert_eq!(
+                    actual.lines.line_of(pointer),
+                    expected.lines.line_of(pointer)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_unchanged_file_read_once_gives_what_reading_it_again_gives() {
+        let unchanged = fixture("daemonset-memory-limit", "before");
+        let before = vec![
+            file("before", "agent.yaml", unchanged.clone()),
+            file(
+                "before",
+                "cronjob.yaml",
+                fixture("cronjob-init-cpu", "before"),
+            ),
+        ];
+        let after = vec![
+            file("after", "agent.yaml", unchanged),
+            file(
+                "after",
+                "cronjob.yaml",
+                fixture("cronjob-init-cpu", "after"),
+            ),
+        ];
+        let change = load_change(&before, &after, &Policy::default()).unwrap();
+        let sides = |pick: fn(&change::Pair) -> Option<&Object>| {
+            let mut objects: Vec<&Object> = change.pairs.iter().filter_map(pick).collect();
+            objects.sort_by_key(|o| o.origin.as_ref().map(|o| o.file.clone()));
+            objects
+        };
+        assert_same_objects(&sides(|p| p.before.as_ref()), &parsed(&before));
+        // The copy is named after the after file, not the before file it was read from.
+        assert_same_objects(&sides(|p| p.after.as_ref()), &parsed(&after));
+    }
+
+    #[test]
+    fn a_broken_file_on_both_sides_is_reported_as_the_before_file() {
+        let broken = b"kind: [unclosed\n".to_vec();
+        let error = load_change(
+            &[file("before", "x.yaml", broken.clone())],
+            &[file("after", "x.yaml", broken)],
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.file, "before/x.yaml");
+        assert!(error.line.is_some());
+    }
 }

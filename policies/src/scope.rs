@@ -27,35 +27,7 @@ pub fn targets(object: &Object, patterns: &[String], labels: &[String]) -> Vec<T
         for path in [&*origin.pairing_path, &*origin.file] {
             let path = format!("/{}", path.replace('\\', "/"));
             for pattern in patterns {
-                let Some((prefix, suffix)) = pattern.split_once("{name}") else {
-                    continue;
-                };
-                let needle = format!("/{}", prefix.trim_start_matches('/'));
-                let mut rest = path.as_str();
-                while let Some(found) = rest.find(&needle) {
-                    let after = &rest[found + needle.len()..];
-                    let end = if suffix.is_empty() {
-                        after.find('/').unwrap_or(after.len())
-                    } else {
-                        after.find(suffix).unwrap_or(0)
-                    };
-                    if end > 0 {
-                        let category = prefix
-                            .trim_matches('/')
-                            .rsplit('/')
-                            .next()
-                            .unwrap_or(prefix)
-                            .to_owned();
-                        push_unique(
-                            &mut out,
-                            Target {
-                                category,
-                                name: after[..end].to_owned(),
-                            },
-                        );
-                    }
-                    rest = after;
-                }
+                path_targets(&path, pattern, &mut out);
             }
         }
     }
@@ -75,6 +47,53 @@ pub fn targets(object: &Object, patterns: &[String], labels: &[String]) -> Vec<T
     }
     out
 }
+
+/// Adds the targets `pattern` (`clusters/{name}/`) finds in `path` (which starts with `/`).
+/// The pattern's prefix matches after any `/` of the path, as often as it occurs.
+fn path_targets(path: &str, pattern: &str, out: &mut Vec<Target>) {
+    // Runs for every object and pattern, so nothing is allocated unless a target is found.
+    let Some(at) = pattern
+        .match_indices('{')
+        .map(|(at, _)| at)
+        .find(|&at| pattern[at..].starts_with(NAME))
+    else {
+        return;
+    };
+    let (prefix, suffix) = (&pattern[..at], &pattern[at + NAME.len()..]);
+    let needle = prefix.trim_start_matches('/');
+    let mut cursor = 0;
+    while let Some(slash) = path[cursor..].find('/') {
+        let start = cursor + slash + 1;
+        if !path[start..].starts_with(needle) {
+            cursor = start;
+            continue;
+        }
+        cursor = start + needle.len();
+        let after = &path[cursor..];
+        let end = if suffix.is_empty() {
+            after.find('/').unwrap_or(after.len())
+        } else {
+            after.find(suffix).unwrap_or(0)
+        };
+        if end > 0 {
+            let category = prefix
+                .trim_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(prefix);
+            push_unique(
+                out,
+                Target {
+                    category: category.to_owned(),
+                    name: after[..end].to_owned(),
+                },
+            );
+        }
+    }
+}
+
+/// What stands for the target's name in a path pattern.
+const NAME: &str = "{name}";
 
 fn push_unique(out: &mut Vec<Target>, target: Target) {
     if !out.contains(&target) {
@@ -156,5 +175,56 @@ impl Inventory {
                 }
             })
             .map(|(name, info)| (name.as_str(), info))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asserts the targets, as `category:name`, that `pattern` finds in `path`.
+    fn assert_finds(path: &str, pattern: &str, expected: &[&str]) {
+        let mut out = Vec::new();
+        path_targets(path, pattern, &mut out);
+        let found: Vec<String> = out
+            .into_iter()
+            .map(|t| format!("{}:{}", t.category, t.name))
+            .collect();
+        assert_eq!(found, expected, "{path} ~ {pattern}");
+    }
+
+    #[test]
+    fn a_pattern_names_the_target_after_its_prefix() {
+        assert_finds(
+            "/clusters/prod-eu/app.yaml",
+            "clusters/{name}/",
+            &["clusters:prod-eu"],
+        );
+        assert_finds(
+            "/deploy/clusters/prod-eu/a.yaml",
+            "/clusters/{name}/",
+            &["clusters:prod-eu"],
+        );
+        assert_finds(
+            "/clusters/a/tenants/t/clusters/b/x.yaml",
+            "clusters/{name}/",
+            &["clusters:a", "clusters:b"],
+        );
+        assert_finds(
+            "/clusters/a/clusters/a/x.yaml",
+            "clusters/{name}/",
+            &["clusters:a"],
+        );
+        assert_finds(
+            "/fleet/envs/prod.yaml",
+            "fleet/envs/{name}.yaml",
+            &["envs:prod"],
+        );
+        assert_finds("/clusters/edge", "clusters/{name}", &["clusters:edge"]);
+        assert_finds("/a/b", "{name}", &[":a", ":b"]);
+        assert_finds("/myclusters/a/x.yaml", "clusters/{name}/", &[]);
+        assert_finds("/clusters//x.yaml", "clusters/{name}/", &[]);
+        assert_finds("/clusters/a/x.yaml", "clusters/{id}/", &[]);
+        assert_finds("/clusters/a/x.yaml", "clusters/", &[]);
     }
 }

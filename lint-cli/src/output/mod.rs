@@ -136,8 +136,8 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
     }
     if !to_stdout.is_empty() {
         let color = text::color_wanted();
-        let stdout = io::stdout();
-        let mut lock = stdout.lock();
+        // Stdout is line-buffered: a large report would be a write call per line.
+        let mut lock = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
         for format in to_stdout {
             render(format, report, &Context { sources, color }, &mut lock)?;
             github |= format == Format::Github;
