@@ -2,28 +2,29 @@
 # CLI benchmark: `changelint audit` and `changelint check` on a generated corpus, against the
 # raw YAML parse of the same files (libyaml-safer, every core: the `raw-parse` binary of the
 # changelint-bench crate) and against Checkov's Kubernetes framework. Prints ratios from one
-# run; see docs/performance.md for the method.
+# run; see docs/performance.md for the method. Commands run in interleaved rounds
+# (scripts/bench/interleave.py) and each ratio is the median of its per-round ratios: on a
+# shared machine the load drifts between one command's runs and the next command's.
 #
 #   scripts/bench-cli.sh                      # 5,000 and 50,000 objects, Checkov on 500
 #   BENCH_OBJECTS=1000 BENCH_SCALE=10 BENCH_RUNS=3 scripts/bench-cli.sh
 #   BENCH_CHECKOV=0 scripts/bench-cli.sh      # without Checkov
 #
-# Needs: hyperfine (apt-get install hyperfine), python3; Checkov (pip install checkov) unless
-# BENCH_CHECKOV=0. CHECKOV may name the checkov executable.
+# Needs: python3; Checkov (pip install checkov) unless BENCH_CHECKOV=0. CHECKOV may name the
+# checkov executable.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/changelint-bench}
 OBJECTS=${BENCH_OBJECTS:-5000}
 SCALE=${BENCH_SCALE:-10}
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-8}
 CHECKOV_OBJECTS=${BENCH_CHECKOV_OBJECTS:-500}
 CHECKOV_RUNS=${BENCH_CHECKOV_RUNS:-2}
 CHECKOV=${CHECKOV:-checkov}
 WITH_CHECKOV=${BENCH_CHECKOV:-1}
 
 need() { command -v "$1" >/dev/null || { echo "bench-cli: $1 is required ($2)" >&2; exit 2; }; }
-need hyperfine "apt-get install hyperfine"
 need python3 "apt-get install python3"
 if [ "$WITH_CHECKOV" = 1 ]; then need "$CHECKOV" "pip install checkov, or BENCH_CHECKOV=0"; fi
 
@@ -46,39 +47,43 @@ for pair in "$OBJECTS:$SMALL_DIR" "$LARGE:$LARGE_DIR" "$CHECKOV_OBJECTS:$SLICE_D
 done
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB" >&2
-# changelint exits 1 when it finds a deny-level problem (the corpus has some): -i keeps going.
-hyperfine --warmup 1 --runs "$RUNS" -i --style basic --export-json "$WORK/cli.json" \
-    -n "raw-parse/$OBJECTS" "$BIN/raw-parse $SMALL_DIR/before" \
-    -n "audit/$OBJECTS" "$BIN/changelint audit $SMALL_DIR/before" \
-    -n "raw-parse-both/$OBJECTS" "$BIN/raw-parse $SMALL_DIR/before $SMALL_DIR/after" \
-    -n "check/$OBJECTS" "$BIN/changelint check --before $SMALL_DIR/before --after $SMALL_DIR/after" \
-    -n "raw-parse/$LARGE" "$BIN/raw-parse $LARGE_DIR/before" \
-    -n "audit/$LARGE" "$BIN/changelint audit $LARGE_DIR/before" \
-    -n "raw-parse-both/$LARGE" "$BIN/raw-parse $LARGE_DIR/before $LARGE_DIR/after" \
-    -n "check/$LARGE" "$BIN/changelint check --before $LARGE_DIR/before --after $LARGE_DIR/after" \
-    -n "audit/$CHECKOV_OBJECTS" "$BIN/changelint audit $SLICE_DIR/before" \
-    -n "raw-parse-tree/$OBJECTS" "$BIN/raw-parse --tree $SMALL_DIR/before" \
-    -n "raw-parse-1-core/$OBJECTS" "$BIN/raw-parse --threads 1 $SMALL_DIR/before"
+INTERLEAVE="python3 $ROOT/scripts/bench/interleave.py"
+$INTERLEAVE --rounds "$RUNS" --out "$WORK/cli.json" \
+    "raw-parse/$OBJECTS=$BIN/raw-parse $SMALL_DIR/before" \
+    "audit/$OBJECTS=$BIN/changelint audit $SMALL_DIR/before" \
+    "raw-parse-both/$OBJECTS=$BIN/raw-parse $SMALL_DIR/before $SMALL_DIR/after" \
+    "check/$OBJECTS=$BIN/changelint check --before $SMALL_DIR/before --after $SMALL_DIR/after" \
+    "raw-parse-tree/$OBJECTS=$BIN/raw-parse --tree $SMALL_DIR/before" \
+    "raw-parse-1-core/$OBJECTS=$BIN/raw-parse --threads 1 $SMALL_DIR/before" 2>&1 | grep -v '^raw-parse:' >&2
+$INTERLEAVE --rounds "$(( (RUNS + 1) / 2 ))" --out "$WORK/cli-large.json" \
+    "raw-parse/$LARGE=$BIN/raw-parse $LARGE_DIR/before" \
+    "audit/$LARGE=$BIN/changelint audit $LARGE_DIR/before" \
+    "raw-parse-both/$LARGE=$BIN/raw-parse $LARGE_DIR/before $LARGE_DIR/after" \
+    "check/$LARGE=$BIN/changelint check --before $LARGE_DIR/before --after $LARGE_DIR/after" 2>&1 | grep -v '^raw-parse:' >&2
 
 if [ "$WITH_CHECKOV" = 1 ]; then
-    hyperfine --runs "$CHECKOV_RUNS" -i --style basic --export-json "$WORK/checkov.json" \
-        -n "checkov/$CHECKOV_OBJECTS" \
-        "$CHECKOV -d $SLICE_DIR/before --framework kubernetes --quiet --compact"
+    $INTERLEAVE --rounds "$CHECKOV_RUNS" --warmup 0 --out "$WORK/checkov.json" \
+        "checkov/$CHECKOV_OBJECTS=$CHECKOV -d $SLICE_DIR/before --framework kubernetes --quiet --compact" \
+        "audit/$CHECKOV_OBJECTS=$BIN/changelint audit $SLICE_DIR/before" >&2
 fi
 
 python3 - "$WORK" "$OBJECTS" "$LARGE" "$CHECKOV_OBJECTS" "$WITH_CHECKOV" <<'EOF'
-import json, sys
+import json, statistics, sys
 work, small, large, slice_, with_checkov = sys.argv[1:]
-results = {r["command"]: r for r in json.load(open(f"{work}/cli.json"))["results"]}
-if with_checkov == "1":
-    results.update({r["command"]: r for r in json.load(open(f"{work}/checkov.json"))["results"]})
-mean = lambda name: results[name]["mean"]
+walls = {}
+for name in ["cli", "cli-large"] + (["checkov"] if with_checkov == "1" else []):
+    walls.update({command: r["wall"] for command, r in json.load(open(f"{work}/{name}.json")).items()})
+def per_round(a, b):
+    """The median of a/b over the rounds both ran in, else the ratio of their medians."""
+    if len(walls[a]) == len(walls[b]):
+        return statistics.median(x / y for x, y in zip(walls[a], walls[b]))
+    return statistics.median(walls[a]) / statistics.median(walls[b])
 def ratio(label, a, b, target=None):
-    value = mean(a) / mean(b)
+    value = per_round(a, b)
     verdict = "" if target is None else ("  (target <= %.2f: %s)" % (target, "met" if value <= target else "NOT met"))
     print(f"{label:<48} {value:8.2f}x{verdict}")
 print()
-print("ratios (mean wall time, one run of this script; lower is better)")
+print("ratios (wall time, median of the per-round ratios, one run of this script; lower is better)")
 print("raw-parse = libyaml-safer events only; raw-parse-tree = events built into serde_json::Value; both on every core")
 ratio(f"audit/{small} : raw-parse/{small}", f"audit/{small}", f"raw-parse/{small}", 1.5)
 ratio(f"check/{small} : raw-parse-both/{small}", f"check/{small}", f"raw-parse-both/{small}", 1.5)
@@ -91,10 +96,9 @@ ratio(f"raw-parse/{large} : raw-parse/{small}", f"raw-parse/{large}", f"raw-pars
 ratio(f"raw-parse-tree/{small} : raw-parse/{small}", f"raw-parse-tree/{small}", f"raw-parse/{small}")
 ratio(f"raw-parse-1-core/{small} : raw-parse/{small}", f"raw-parse-1-core/{small}", f"raw-parse/{small}")
 if with_checkov == "1":
-    per_object_checkov = mean(f"checkov/{slice_}") / int(slice_)
-    per_object_audit = mean(f"audit/{small}") / int(small)
-    speedup = per_object_checkov / per_object_audit
-    print(f"{'checkov : audit, per object (' + slice_ + ' vs ' + small + ')':<48} {speedup:8.0f}x  (target >= 100: {'met' if speedup >= 100 else 'NOT met'})")
-    same = mean(f"checkov/{slice_}") / mean(f"audit/{slice_}")
+    median = lambda name: statistics.median(walls[name])
+    per_object = (median(f"checkov/{slice_}") / int(slice_)) / (median(f"audit/{small}") / int(small))
+    print(f"{'checkov : audit, per object (' + slice_ + ' vs ' + small + ')':<48} {per_object:8.0f}x  (target >= 100: {'met' if per_object >= 100 else 'NOT met'})")
+    same = per_round(f"checkov/{slice_}", f"audit/{slice_}")
     print(f"{'checkov/' + slice_ + ' : audit/' + slice_ + ' (same files)':<48} {same:8.0f}x")
 EOF

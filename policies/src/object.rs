@@ -88,12 +88,12 @@ impl Identity {
     }
 
     /// The key objects are paired by: the version does not matter, the group does.
-    pub fn pairing_key(&self) -> (String, String, Option<String>, String) {
+    pub fn pairing_key(&self) -> (&str, &str, Option<&str>, &str) {
         (
-            self.group().to_owned(),
-            self.kind.clone(),
-            self.namespace.clone(),
-            self.name.clone(),
+            self.group(),
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
         )
     }
 

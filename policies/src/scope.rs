@@ -25,7 +25,11 @@ pub fn targets(object: &Object, patterns: &[String], labels: &[String]) -> Vec<T
         // Match on the user's path too: a single file named on the command line has no
         // pairing path, but its path still says where it is deployed.
         for path in [&*origin.pairing_path, &*origin.file] {
-            let path = format!("/{}", path.replace('\\', "/"));
+            let path: std::borrow::Cow<'_, str> = if path.contains('\\') {
+                path.replace('\\', "/").into()
+            } else {
+                path.into()
+            };
             for pattern in patterns {
                 path_targets(&path, pattern, &mut out);
             }
@@ -48,8 +52,8 @@ pub fn targets(object: &Object, patterns: &[String], labels: &[String]) -> Vec<T
     out
 }
 
-/// Adds the targets `pattern` (`clusters/{name}/`) finds in `path` (which starts with `/`).
-/// The pattern's prefix matches after any `/` of the path, as often as it occurs.
+/// Adds the targets `pattern` (`clusters/{name}/`) finds in `path`, a `/`-separated path.
+/// The pattern's prefix matches at the path's start and after any `/`, as often as it occurs.
 fn path_targets(path: &str, pattern: &str, out: &mut Vec<Target>) {
     // Runs for every object and pattern, so nothing is allocated unless a target is found.
     let Some(at) = pattern
@@ -61,15 +65,15 @@ fn path_targets(path: &str, pattern: &str, out: &mut Vec<Target>) {
     };
     let (prefix, suffix) = (&pattern[..at], &pattern[at + NAME.len()..]);
     let needle = prefix.trim_start_matches('/');
-    let mut cursor = 0;
-    while let Some(slash) = path[cursor..].find('/') {
-        let start = cursor + slash + 1;
-        if !path[start..].starts_with(needle) {
-            cursor = start;
+    let starts = std::iter::once(0).chain(path.match_indices('/').map(|(at, _)| at + 1));
+    // Where the last match's prefix ended: matches do not overlap.
+    let mut resume = 0;
+    for start in starts {
+        if start < resume || !path[start..].starts_with(needle) {
             continue;
         }
-        cursor = start + needle.len();
-        let after = &path[cursor..];
+        resume = start + needle.len();
+        let after = &path[resume..];
         let end = if suffix.is_empty() {
             after.find('/').unwrap_or(after.len())
         } else {
@@ -226,5 +230,7 @@ mod tests {
         assert_finds("/clusters//x.yaml", "clusters/{name}/", &[]);
         assert_finds("/clusters/a/x.yaml", "clusters/{id}/", &[]);
         assert_finds("/clusters/a/x.yaml", "clusters/", &[]);
+        assert_finds("clusters/a/x.yaml", "clusters/{name}/", &["clusters:a"]);
+        assert_finds("x/clusters/a/b", "/clusters/{name}/", &["clusters:a"]);
     }
 }

@@ -16,7 +16,7 @@ mod sarif;
 mod testing;
 mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
@@ -54,12 +54,7 @@ impl Sources {
     /// that is not UTF-8 (such a file never reaches a finding).
     pub fn line(&self, file: &str, line: u32) -> Option<&str> {
         let text = self.files.get(file)?;
-        let starts = text.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(memchr::memchr_iter(b'\n', &text.bytes).map(|at| at + 1))
-                .filter(|&start| start < text.bytes.len())
-                .collect()
-        });
+        let starts = text.line_starts();
         let index = line.checked_sub(1)? as usize;
         let start = *starts.get(index)?;
         let end = starts
@@ -68,6 +63,43 @@ impl Sources {
         let bytes = &text.bytes[start..end];
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         std::str::from_utf8(bytes).ok()
+    }
+}
+
+impl Sources {
+    /// Indexes, on every core, the lines of each file a finding points into: renderers quote
+    /// one finding at a time, and an audit of a large tree quotes from most of its files.
+    fn index_quoted_files(&self, report: &Report) {
+        use rayon::prelude::*;
+
+        let quoted: HashSet<&str> = report
+            .findings
+            .iter()
+            .flat_map(|f| {
+                [
+                    f.file.as_deref(),
+                    f.after_location.as_ref().map(|l| &*l.file),
+                ]
+            })
+            .flatten()
+            .collect();
+        quoted
+            .into_par_iter()
+            .filter_map(|file| self.files.get(file))
+            .for_each(|text| {
+                text.line_starts();
+            });
+    }
+}
+
+impl SourceText {
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', &self.bytes).map(|at| at + 1))
+                .filter(|&start| start < self.bytes.len())
+                .collect()
+        })
     }
 }
 
@@ -102,6 +134,7 @@ fn render(
 /// FORMAT=FILE` writes another format besides (`FORMAT=-` to stdout), so a pipeline can print
 /// annotations and keep SARIF and the Markdown report as files in one run.
 pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<()> {
+    sources.index_quoted_files(report);
     let mut redirected = false;
     let mut to_stdout: Vec<Format> = Vec::new();
     let mut github = false;
