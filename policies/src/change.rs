@@ -342,7 +342,12 @@ fn pair_indices(before: &[Object], after: &[Object]) -> Vec<(Option<usize>, Opti
         .collect();
     // Moved files: pair by identity alone when it is unique among the after objects left.
     let mut left_by_identity: HashMap<_, Vec<usize>> = HashMap::new();
-    for (position, &index) in lone_after.iter().enumerate() {
+    let movable = if lone_before.is_empty() {
+        &[][..]
+    } else {
+        &lone_after[..]
+    };
+    for (position, &index) in movable.iter().enumerate() {
         left_by_identity
             .entry(after[index].identity.pairing_key())
             .or_default()

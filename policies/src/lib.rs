@@ -224,7 +224,14 @@ pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
     let (raw, mut impact): (Vec<Vec<Finding>>, Impact) =
         if change.pairs.len() >= change::PARALLEL_MIN_PAIRS {
             rayon::join(
-                || registry::RULES.par_iter().map(run).collect(),
+                // One rule per job: the costly rules then spread over the cores.
+                || {
+                    registry::RULES
+                        .par_iter()
+                        .with_max_len(1)
+                        .map(run)
+                        .collect()
+                },
                 || Impact::of(change, policy),
             )
         } else {
