@@ -63,7 +63,7 @@ $INTERLEAVE --rounds "$(( (RUNS + 1) / 2 ))" --out "$WORK/cli-large.json" \
 
 if [ "$WITH_CHECKOV" = 1 ]; then
     $INTERLEAVE --rounds "$CHECKOV_RUNS" --warmup 0 --out "$WORK/checkov.json" \
-        "checkov/$CHECKOV_OBJECTS=$CHECKOV -d $SLICE_DIR/before --framework kubernetes --quiet --compact" \
+        "checkov/$CHECKOV_OBJECTS=$CHECKOV -d $SLICE_DIR/before --framework kubernetes --quiet --compact --skip-download" \
         "audit/$CHECKOV_OBJECTS=$BIN/changelint audit $SLICE_DIR/before" >&2
 fi
 

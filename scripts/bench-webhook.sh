@@ -6,8 +6,13 @@
 # 8 KB DaemonSet UPDATE and a 500 KB review, and prints requests/s, p50, p99, p99.9, errors,
 # peak RSS (VmHWM) and idle RSS, and the webhook/floor ratios. See docs/performance.md.
 #
+# Each setting runs BENCH_ROUNDS rounds of one webhook run and one floor run, the first of
+# the two alternating, and a ratio is the median of its per-round ratios: on a shared
+# machine the load drifts from one run to the next, and a single pair of runs moved the
+# 8 KB throughput ratio by +-0.2.
+#
 #   scripts/bench-webhook.sh
-#   BENCH_DURATION=5 BENCH_CONCURRENCY="16" BENCH_BODIES="8k-deny" scripts/bench-webhook.sh
+#   BENCH_ROUNDS=5 BENCH_CONCURRENCY="16" BENCH_MODES=keep-alive BENCH_BODIES="8k-deny" scripts/bench-webhook.sh
 #
 # Needs: wrk (apt-get install wrk; built with OpenSSL), curl, python3.
 # The load generator runs on the same machine as the server: on a small machine the figures
@@ -16,7 +21,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/changelint-bench}/webhook
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONCURRENCY=${BENCH_CONCURRENCY:-"1 16 64"}
 MODES=${BENCH_MODES:-"keep-alive new-connection"}
 BODIES=${BENCH_BODIES:-"8k-deny 500k"}
@@ -85,7 +91,10 @@ for body in $BODIES; do
     for mode in $MODES; do
         for c in $CONCURRENCY; do
             threads=$((c < 2 ? 1 : 2))
-            for server in webhook floor; do
+            for round in $(seq "$ROUNDS"); do
+            order="webhook floor"
+            [ $((round % 2)) = 0 ] && order="floor webhook"
+            for server in $order; do
                 if [ "$server" = webhook ]; then pid=$WEBHOOK_PID port=$WEBHOOK_PORT; else pid=$FLOOR_PID port=$FLOOR_PORT; fi
                 # Reset the peak RSS so VmHWM is this run's peak (Linux: clear_refs 5).
                 echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
@@ -98,50 +107,70 @@ for body in $BODIES; do
                     sed -n 's/^RESULT //p')
                 cpu_ticks=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - cpu_before))
                 peak=$(kib "$pid" VmHWM)
-                echo "{\"server\":\"$server\",\"body\":\"$body\",\"mode\":\"$mode\",\"c\":$c,\"peak_kib\":$peak,\"cpu_ticks\":$cpu_ticks,\"wrk\":$line}" >>"$RESULTS"
-                echo "   $server $body $mode c=$c: $line peak=${peak}KiB cpu=${cpu_ticks} ticks" >&2
+                echo "{\"server\":\"$server\",\"body\":\"$body\",\"mode\":\"$mode\",\"c\":$c,\"round\":$round,\"peak_kib\":$peak,\"cpu_ticks\":$cpu_ticks,\"wrk\":$line}" >>"$RESULTS"
+                echo "   $server $body $mode c=$c round $round: $line peak=${peak}KiB cpu=${cpu_ticks} ticks" >&2
+            done
             done
         done
     done
 done
 
 python3 - "$RESULTS" "$IDLE_WEBHOOK" "$IDLE_FLOOR" "$(nproc)" "$(getconf CLK_TCK)" <<'EOF'
-import json, sys
+import json, statistics, sys
 path, idle_webhook, idle_floor, cores, tck = sys.argv[1:]
 rows = [json.loads(line) for line in open(path)]
-key = lambda r: (r["body"], r["mode"], r["c"])
-by = {}
+runs = {}
 for r in rows:
     w = r["wrk"]
     r["rps"] = w["requests"] / (w["duration_us"] / 1e6)
     # Server CPU time (user + system) per request: less sensitive to a busy machine than req/s.
     r["cpu_us"] = r["cpu_ticks"] * 1e6 / int(tck) / max(w["requests"], 1)
-    by.setdefault(key(r), {})[r["server"]] = r
+    runs.setdefault((r["body"], r["mode"], r["c"]), {}).setdefault(r["round"], {})[r["server"]] = r
+median = statistics.median
+def summary(rounds, server):
+    """The server's medians over the rounds; errors summed, peak RSS the highest."""
+    mine = [pair[server] for pair in rounds.values() if server in pair]
+    return {
+        "rps": median(r["rps"] for r in mine),
+        "p50": median(r["wrk"]["p50_us"] for r in mine),
+        "p99": median(r["wrk"]["p99_us"] for r in mine),
+        "p999": median(r["wrk"]["p999_us"] for r in mine),
+        "errors": sum(r["wrk"]["errors"] for r in mine),
+        "peak": max(r["peak_kib"] for r in mine) / 1024,
+        "cpu": median(r["cpu_us"] for r in mine),
+    }
+def ratios(rounds):
+    """Per-round webhook/floor ratios of req/s, p99 and CPU per request, and their medians."""
+    both = [pair for pair in rounds.values() if "webhook" in pair and "floor" in pair]
+    per = {
+        "rps": [p["webhook"]["rps"] / p["floor"]["rps"] for p in both],
+        "p99": [p["webhook"]["wrk"]["p99_us"] / max(p["floor"]["wrk"]["p99_us"], 1) for p in both],
+        "cpu": [p["webhook"]["cpu_us"] / max(p["floor"]["cpu_us"], 1e-9) for p in both],
+    }
+    return {k: median(v) for k, v in per.items()}, per
 ms = lambda us: f"{us / 1000:7.2f}"
 print()
-print(f"webhook vs echo floor, TLS on loopback, {cores} cores shared with wrk; latencies in ms")
+print(f"webhook vs echo floor, TLS on loopback, {cores} cores shared with wrk; medians over rounds; latencies in ms")
 print(f"{'body':<8} {'mode':<15} {'c':>3} | {'server':<7} {'req/s':>9} {'p50':>7} {'p99':>7} {'p99.9':>7} {'errors':>6} {'peak MiB':>8} {'cpu us/req':>10} | {'rps ratio':>9} {'p99 ratio':>9} {'cpu ratio':>9}")
-for k in sorted(by, key=lambda k: (k[0], k[1], k[2])):
-    pair = by[k]
+for k in sorted(runs):
+    rounds = runs[k]
     for server in ("webhook", "floor"):
-        r = pair.get(server)
-        if not r:
-            continue
-        w = r["wrk"]
+        s = summary(rounds, server)
         ratio = ""
-        if server == "webhook" and "floor" in pair:
-            f = pair["floor"]
-            ratio = f"{r['rps'] / f['rps']:9.2f} {w['p99_us'] / max(f['wrk']['p99_us'], 1):9.2f} {r['cpu_us'] / max(f['cpu_us'], 1e-9):9.2f}"
-        print(f"{k[0]:<8} {k[1]:<15} {k[2]:>3} | {server:<7} {r['rps']:9.0f} {ms(w['p50_us'])} {ms(w['p99_us'])} {ms(w['p999_us'])} {w['errors']:>6} {r['peak_kib'] / 1024:8.1f} {r['cpu_us']:10.0f} | {ratio}")
+        if server == "webhook":
+            m, _ = ratios(rounds)
+            ratio = f"{m['rps']:9.2f} {m['p99']:9.2f} {m['cpu']:9.2f}"
+        print(f"{k[0]:<8} {k[1]:<15} {k[2]:>3} | {server:<7} {s['rps']:9.0f} {ms(s['p50'])} {ms(s['p99'])} {ms(s['p999'])} {s['errors']:>6} {s['peak']:8.1f} {s['cpu']:10.0f} | {ratio}")
 print()
 print(f"idle RSS: webhook {int(idle_webhook) / 1024:.1f} MiB (target < 20), floor {int(idle_floor) / 1024:.1f} MiB")
 peak64 = [r["peak_kib"] / 1024 for r in rows if r["server"] == "webhook" and r["c"] == 64]
 if peak64:
     print(f"webhook peak RSS under c=64: {max(peak64):.1f} MiB (target < 64)")
-target = [by[k] for k in by if k[1] == "keep-alive" and k[2] == 16 and "webhook" in by[k] and "floor" in by[k]]
-for pair in target:
-    w, f = pair["webhook"], pair["floor"]
-    rps, p99 = w["rps"] / f["rps"], w["wrk"]["p99_us"] / max(f["wrk"]["p99_us"], 1)
-    print(f"target c=16 keep-alive {w['body']}: throughput ratio {rps:.2f} (>= 1.0: {'met' if rps >= 1 else 'NOT met'}), "
-          f"p99 ratio {p99:.2f} (<= 1.0: {'met' if p99 <= 1 else 'NOT met'})")
+for k in sorted(runs):
+    if k[1] != "keep-alive" or k[2] != 16:
+        continue
+    m, per = ratios(runs[k])
+    spread = lambda v: ", ".join(f"{x:.2f}" for x in v)
+    print(f"target c=16 keep-alive {k[0]}: throughput ratio {m['rps']:.2f} (>= 1.0: {'met' if m['rps'] >= 1 else 'NOT met'}; rounds {spread(per['rps'])}), "
+          f"p99 ratio {m['p99']:.2f} (<= 1.0: {'met' if m['p99'] <= 1 else 'NOT met'}; rounds {spread(per['p99'])})")
 EOF
