@@ -311,6 +311,12 @@ fn pair_indices(before: &[Object], after: &[Object]) -> Vec<(Option<usize>, Opti
         let path = o.origin.as_ref().map_or("", |o| &*o.pairing_path);
         (path, o.identity.pairing_key())
     }
+    // An admission request: the old and the new version of one object, without the maps.
+    if let ([old], [new]) = (before, after)
+        && file_key(old) == file_key(new)
+    {
+        return vec![(Some(0), Some(0))];
+    }
     // Per key, the after objects not yet paired, in order.
     let mut after_by_key: HashMap<_, VecDeque<usize>> = HashMap::new();
     let mut order = Vec::new();
@@ -585,6 +591,21 @@ mod tests {
                 "- -> other.yaml:twice",
             ]
         );
+    }
+
+    #[test]
+    fn one_object_on_each_side_pairs_when_it_is_the_same_object() {
+        let pair = |before: &[&str], after: &[&str]| {
+            paired(vec![file("a.yaml", before)], vec![file("a.yaml", after)])
+        };
+        assert_eq!(pair(&["x"], &["x"]), ["a.yaml:x -> a.yaml:x"]);
+        assert_eq!(pair(&["x"], &["y"]), ["a.yaml:x -> -", "- -> a.yaml:y"]);
+        assert_eq!(
+            pair(&["prod/x"], &["staging/x"]),
+            ["a.yaml:x -> -", "- -> a.yaml:x"]
+        );
+        let moved = paired(vec![file("a.yaml", &["x"])], vec![file("b.yaml", &["x"])]);
+        assert_eq!(moved, ["a.yaml:x -> b.yaml:x"]);
     }
 
     #[test]

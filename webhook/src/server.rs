@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum_server::Handle;
+use axum_server::accept::NoDelayAcceptor;
 use changelint_certs::{CertError, CertPaths, CertReloader, ReloadEvent};
 use changelint_policies::Policy;
 use tokio::sync::watch;
@@ -178,7 +179,9 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         .map_err(io_error("cannot serve on the listener"))?
         .map(|tls| {
             ConnectionLimit::new(
-                tls,
+                // Without TCP_NODELAY, an answer hyper writes in two TLS records waits for the
+                // client's delayed ACK of the first: 40 ms stalls at p99.9 (docs/performance.md).
+                tls.acceptor(NoDelayAcceptor::new()),
                 limits.max_connections,
                 CONNECTION_SLOT_WAIT,
                 metrics.clone(),

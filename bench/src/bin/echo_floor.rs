@@ -55,7 +55,9 @@ fn main() -> Result<()> {
             .route("/validate", post(validate))
             .layer(DefaultBodyLimit::max(3 * 1024 * 1024 + 64 * 1024));
         eprintln!("echo-floor: listening on https://{listen}");
+        // TCP_NODELAY, as the webhook sets it.
         axum_server::bind_rustls(listen, RustlsConfig::from_config(config))
+            .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
             .serve(app.into_make_service())
             .await
             .context("serving failed")
