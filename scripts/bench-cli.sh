@@ -47,22 +47,29 @@ for pair in "$OBJECTS:$SMALL_DIR" "$LARGE:$LARGE_DIR" "$CHECKOV_OBJECTS:$SLICE_D
 done
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB" >&2
-INTERLEAVE="python3 $ROOT/scripts/bench/interleave.py"
-$INTERLEAVE --rounds "$RUNS" --out "$WORK/cli.json" \
+# Every baseline must read its corpus without error before it is timed (the timing runs
+# accept changelint's exit status 1, findings).
+for dir in "$SMALL_DIR" "$LARGE_DIR" "$SLICE_DIR"; do
+    "$BIN/raw-parse" "$dir/before" "$dir/after" >/dev/null 2>&1 ||
+        { echo "bench-cli: raw-parse cannot read $dir" >&2; exit 2; }
+done
+
+INTERLEAVE=(python3 "$ROOT/scripts/bench/interleave.py")
+"${INTERLEAVE[@]}" --rounds "$RUNS" --out "$WORK/cli.json" \
     "raw-parse/$OBJECTS=$BIN/raw-parse $SMALL_DIR/before" \
     "audit/$OBJECTS=$BIN/changelint audit $SMALL_DIR/before" \
     "raw-parse-both/$OBJECTS=$BIN/raw-parse $SMALL_DIR/before $SMALL_DIR/after" \
     "check/$OBJECTS=$BIN/changelint check --before $SMALL_DIR/before --after $SMALL_DIR/after" \
     "raw-parse-tree/$OBJECTS=$BIN/raw-parse --tree $SMALL_DIR/before" \
     "raw-parse-1-core/$OBJECTS=$BIN/raw-parse --threads 1 $SMALL_DIR/before" 2>&1 | grep -v '^raw-parse:' >&2
-$INTERLEAVE --rounds "$(( (RUNS + 1) / 2 ))" --out "$WORK/cli-large.json" \
+"${INTERLEAVE[@]}" --rounds "$(( (RUNS + 1) / 2 ))" --out "$WORK/cli-large.json" \
     "raw-parse/$LARGE=$BIN/raw-parse $LARGE_DIR/before" \
     "audit/$LARGE=$BIN/changelint audit $LARGE_DIR/before" \
     "raw-parse-both/$LARGE=$BIN/raw-parse $LARGE_DIR/before $LARGE_DIR/after" \
     "check/$LARGE=$BIN/changelint check --before $LARGE_DIR/before --after $LARGE_DIR/after" 2>&1 | grep -v '^raw-parse:' >&2
 
 if [ "$WITH_CHECKOV" = 1 ]; then
-    $INTERLEAVE --rounds "$CHECKOV_RUNS" --warmup 0 --out "$WORK/checkov.json" \
+    "${INTERLEAVE[@]}" --rounds "$CHECKOV_RUNS" --warmup 0 --out "$WORK/checkov.json" \
         "checkov/$CHECKOV_OBJECTS=$CHECKOV -d $SLICE_DIR/before --framework kubernetes --quiet --compact --skip-download" \
         "audit/$CHECKOV_OBJECTS=$BIN/changelint audit $SLICE_DIR/before" >&2
 fi
@@ -70,14 +77,17 @@ fi
 python3 - "$WORK" "$OBJECTS" "$LARGE" "$CHECKOV_OBJECTS" "$WITH_CHECKOV" <<'EOF'
 import json, statistics, sys
 work, small, large, slice_, with_checkov = sys.argv[1:]
-walls = {}
-for name in ["cli", "cli-large"] + (["checkov"] if with_checkov == "1" else []):
-    walls.update({command: r["wall"] for command, r in json.load(open(f"{work}/{name}.json")).items()})
+# Wall times per run of interleave.py (one JSON file each), then per command.
+runs = {name: {command: r["wall"] for command, r in json.load(open(f"{work}/{name}.json")).items()}
+        for name in ["cli", "cli-large"] + (["checkov"] if with_checkov == "1" else [])}
+def walls(command, run=None):
+    return next(times[command] for name, times in runs.items() if command in times and run in (None, name))
 def per_round(a, b):
-    """The median of a/b over the rounds both ran in, else the ratio of their medians."""
-    if len(walls[a]) == len(walls[b]):
-        return statistics.median(x / y for x, y in zip(walls[a], walls[b]))
-    return statistics.median(walls[a]) / statistics.median(walls[b])
+    """The median of a/b over rounds, when one run timed both; else the ratio of medians."""
+    for times in runs.values():
+        if a in times and b in times:
+            return statistics.median(x / y for x, y in zip(times[a], times[b]))
+    return statistics.median(walls(a)) / statistics.median(walls(b))
 def ratio(label, a, b, target=None):
     value = per_round(a, b)
     verdict = "" if target is None else ("  (target <= %.2f: %s)" % (target, "met" if value <= target else "NOT met"))
@@ -96,9 +106,10 @@ ratio(f"raw-parse/{large} : raw-parse/{small}", f"raw-parse/{large}", f"raw-pars
 ratio(f"raw-parse-tree/{small} : raw-parse/{small}", f"raw-parse-tree/{small}", f"raw-parse/{small}")
 ratio(f"raw-parse-1-core/{small} : raw-parse/{small}", f"raw-parse-1-core/{small}", f"raw-parse/{small}")
 if with_checkov == "1":
-    median = lambda name: statistics.median(walls[name])
-    per_object = (median(f"checkov/{slice_}") / int(slice_)) / (median(f"audit/{small}") / int(small))
+    median = lambda command, run: statistics.median(walls(command, run))
+    per_object = (median(f"checkov/{slice_}", "checkov") / int(slice_)) / (median(f"audit/{small}", "cli") / int(small))
     print(f"{'checkov : audit, per object (' + slice_ + ' vs ' + small + ')':<48} {per_object:8.0f}x  (target >= 100: {'met' if per_object >= 100 else 'NOT met'})")
-    same = per_round(f"checkov/{slice_}", f"audit/{slice_}")
+    times = runs["checkov"]
+    same = statistics.median(x / y for x, y in zip(times[f"checkov/{slice_}"], times[f"audit/{slice_}"]))
     print(f"{'checkov/' + slice_ + ' : audit/' + slice_ + ' (same files)':<48} {same:8.0f}x")
 EOF

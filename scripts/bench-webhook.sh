@@ -92,24 +92,25 @@ for body in $BODIES; do
         for c in $CONCURRENCY; do
             threads=$((c < 2 ? 1 : 2))
             for round in $(seq "$ROUNDS"); do
-            order="webhook floor"
-            [ $((round % 2)) = 0 ] && order="floor webhook"
-            for server in $order; do
-                if [ "$server" = webhook ]; then pid=$WEBHOOK_PID port=$WEBHOOK_PORT; else pid=$FLOOR_PID port=$FLOOR_PORT; fi
-                # Reset the peak RSS so VmHWM is this run's peak (Linux: clear_refs 5).
-                echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
-                close=0
-                [ "$mode" = new-connection ] && close=1
-                cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-                line=$(BENCH_BODY="$WORK/corpus/review-$body.json" BENCH_CLOSE=$close \
-                    wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout 10s \
-                    -s "$ROOT/scripts/bench/wrk-review.lua" "https://127.0.0.1:$port/validate" |
-                    sed -n 's/^RESULT //p')
-                cpu_ticks=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - cpu_before))
-                peak=$(kib "$pid" VmHWM)
-                echo "{\"server\":\"$server\",\"body\":\"$body\",\"mode\":\"$mode\",\"c\":$c,\"round\":$round,\"peak_kib\":$peak,\"cpu_ticks\":$cpu_ticks,\"wrk\":$line}" >>"$RESULTS"
-                echo "   $server $body $mode c=$c round $round: $line peak=${peak}KiB cpu=${cpu_ticks} ticks" >&2
-            done
+                order="webhook floor"
+                [ $((round % 2)) = 0 ] && order="floor webhook"
+                for server in $order; do
+                    if [ "$server" = webhook ]; then pid=$WEBHOOK_PID port=$WEBHOOK_PORT; else pid=$FLOOR_PID port=$FLOOR_PORT; fi
+                    # Reset the peak RSS so VmHWM is this run's peak (Linux: clear_refs 5).
+                    echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+                    close=0
+                    [ "$mode" = new-connection ] && close=1
+                    cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+                    line=$(BENCH_BODY="$WORK/corpus/review-$body.json" BENCH_CLOSE=$close \
+                        wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout 10s \
+                        -s "$ROOT/scripts/bench/wrk-review.lua" "https://127.0.0.1:$port/validate" |
+                        sed -n 's/^RESULT //p')
+                    [ -n "$line" ] || { echo "bench-webhook: wrk printed no result ($server $body $mode c=$c)" >&2; exit 1; }
+                    cpu_ticks=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - cpu_before))
+                    peak=$(kib "$pid" VmHWM)
+                    echo "{\"server\":\"$server\",\"body\":\"$body\",\"mode\":\"$mode\",\"c\":$c,\"round\":$round,\"peak_kib\":$peak,\"cpu_ticks\":$cpu_ticks,\"wrk\":$line}" >>"$RESULTS"
+                    echo "   $server $body $mode c=$c round $round: $line peak=${peak}KiB cpu=${cpu_ticks} ticks" >&2
+                done
             done
         done
     done

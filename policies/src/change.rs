@@ -270,8 +270,9 @@ pub const PARALLEL_MIN_PAIRS: usize = 64;
 /// Pairs the objects of two trees.
 ///
 /// Objects pair within the same file by identity (API group, kind, namespace, name), so one
-/// identity patched in several overlays gives one pair per file. Objects left over pair across
-/// files when their identity is unique on both sides (a moved file).
+/// identity patched in several overlays gives one pair per file. An object left over before
+/// pairs across files with the after object of its identity when that is the only one left
+/// over (a moved file).
 pub fn pair_objects(before: Vec<Object>, after: Vec<Object>, policy: &Policy) -> Vec<Pair> {
     let sides = pair_indices(&before, &after);
     let mut before: Vec<Option<Object>> = before.into_iter().map(Some).collect();
@@ -301,8 +302,9 @@ pub fn pair_objects(before: Vec<Object>, after: Vec<Object>, policy: &Policy) ->
 }
 
 /// The pairs of [`pair_objects`] as indices into `before` and `after`, in report order: pairs
-/// in before's order, then before objects left alone, then after objects left alone (grouped
-/// by file and identity, in the order each group first appears).
+/// within a file in before's order, then each before object left over (paired with a moved
+/// after object, or alone), then after objects left alone (grouped by file and identity, in
+/// the order each group first appears).
 ///
 /// Keys borrow from the objects and every lookup is hashed: a tree is paired in linear time,
 /// a renamed directory of thousands of objects included.

@@ -66,14 +66,15 @@ fn path_targets(path: &str, pattern: &str, out: &mut Vec<Target>) {
     let (prefix, suffix) = (&pattern[..at], &pattern[at + NAME.len()..]);
     let needle = prefix.trim_start_matches('/');
     let starts = std::iter::once(0).chain(path.match_indices('/').map(|(at, _)| at + 1));
-    // Where the last match's prefix ended: matches do not overlap.
+    // The next match starts after a `/` past the end of this one's prefix: matches do not
+    // share a `/`, even when the prefix ends with one.
     let mut resume = 0;
     for start in starts {
         if start < resume || !path[start..].starts_with(needle) {
             continue;
         }
-        resume = start + needle.len();
-        let after = &path[resume..];
+        let after = &path[start + needle.len()..];
+        resume = start + needle.len() + 1;
         let end = if suffix.is_empty() {
             after.find('/').unwrap_or(after.len())
         } else {
@@ -232,5 +233,10 @@ mod tests {
         assert_finds("/clusters/a/x.yaml", "clusters/", &[]);
         assert_finds("clusters/a/x.yaml", "clusters/{name}/", &["clusters:a"]);
         assert_finds("x/clusters/a/b", "/clusters/{name}/", &["clusters:a"]);
+        assert_finds(
+            "clusters/clusters/edge",
+            "clusters/{name}",
+            &["clusters:clusters"],
+        );
     }
 }

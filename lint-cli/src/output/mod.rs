@@ -117,6 +117,10 @@ fn render(
     cx: &Context<'_>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    if matches!(format, Format::Text | Format::Sarif) {
+        // The formats that quote source lines.
+        cx.sources.index_quoted_files(report);
+    }
     match format {
         Format::Text => text::render(report, cx, out),
         Format::Json => json::render(report, out),
@@ -134,7 +138,6 @@ fn render(
 /// FORMAT=FILE` writes another format besides (`FORMAT=-` to stdout), so a pipeline can print
 /// annotations and keep SARIF and the Markdown report as files in one run.
 pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<()> {
-    sources.index_quoted_files(report);
     let mut redirected = false;
     let mut to_stdout: Vec<Format> = Vec::new();
     let mut github = false;
