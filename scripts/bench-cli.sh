@@ -47,14 +47,9 @@ for pair in "$OBJECTS:$SMALL_DIR" "$LARGE:$LARGE_DIR" "$CHECKOV_OBJECTS:$SLICE_D
 done
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB" >&2
-# Every baseline must read its corpus without error before it is timed (the timing runs
-# accept changelint's exit status 1, findings).
-for dir in "$SMALL_DIR" "$LARGE_DIR" "$SLICE_DIR"; do
-    "$BIN/raw-parse" "$dir/before" "$dir/after" >/dev/null 2>&1 ||
-        { echo "bench-cli: raw-parse cannot read $dir" >&2; exit 2; }
-done
-
-INTERLEAVE=(python3 "$ROOT/scripts/bench/interleave.py")
+# changelint and Checkov exit 1 when they find problems (the corpus has some); the raw parse
+# must exit 0.
+INTERLEAVE=(python3 "$ROOT/scripts/bench/interleave.py" --findings-exit audit/ --findings-exit check/ --findings-exit checkov/)
 "${INTERLEAVE[@]}" --rounds "$RUNS" --out "$WORK/cli.json" \
     "raw-parse/$OBJECTS=$BIN/raw-parse $SMALL_DIR/before" \
     "audit/$OBJECTS=$BIN/changelint audit $SMALL_DIR/before" \

@@ -350,16 +350,13 @@ fn pair_indices(before: &[Object], after: &[Object]) -> Vec<(Option<usize>, Opti
         .collect();
     // Moved files: pair by identity alone when it is unique among the after objects left.
     let mut left_by_identity: HashMap<_, Vec<usize>> = HashMap::new();
-    let movable = if lone_before.is_empty() {
-        &[][..]
-    } else {
-        &lone_after[..]
-    };
-    for (position, &index) in movable.iter().enumerate() {
-        left_by_identity
-            .entry(after[index].identity.pairing_key())
-            .or_default()
-            .push(position);
+    if !lone_before.is_empty() {
+        for (position, &index) in lone_after.iter().enumerate() {
+            left_by_identity
+                .entry(after[index].identity.pairing_key())
+                .or_default()
+                .push(position);
+        }
     }
     let mut taken = vec![false; lone_after.len()];
     for index in lone_before {

@@ -95,52 +95,35 @@ pub fn load_change(
         to_parse.iter().map(load).collect()
     };
     let mut parsed_after = parsed.split_off(before.len()).into_iter();
-    let before_loaded = parsed;
-    let after_loaded: Vec<Result<Vec<Object>, InputError>> = after
-        .iter()
-        .zip(&same_as_before)
-        .map(|(file, same)| match same {
-            Some(index) => copy_for(&before_loaded[*index], file),
-            None => parsed_after
-                .next()
-                .expect("one parse per changed after file"),
-        })
-        .collect();
-    let gather = |results: Vec<Result<Vec<Object>, InputError>>| {
-        let mut objects = Vec::new();
-        for result in results {
-            objects.extend(result?);
+    // Every before file comes first, so the first error in file order is still the one
+    // reported; a copied file's error is its before file's.
+    let before_loaded: Vec<Vec<Object>> = parsed.into_iter().collect::<Result<_, _>>()?;
+    let mut after_objects = Vec::new();
+    for (file, same) in after.iter().zip(&same_as_before) {
+        match same {
+            Some(index) => after_objects.extend(copies_for(&before_loaded[*index], file)),
+            None => after_objects.extend(
+                parsed_after
+                    .next()
+                    .expect("one parse per changed after file")?,
+            ),
         }
-        Ok::<_, InputError>(objects)
-    };
-    let before = gather(before_loaded)?;
-    let after = gather(after_loaded)?;
-    Ok(ChangeSet::new(before, after, policy))
+    }
+    let before_objects = before_loaded.into_iter().flatten().collect();
+    Ok(ChangeSet::new(before_objects, after_objects, policy))
 }
 
 /// The objects of `file` read from a file with the same bytes and pairing path: the same
 /// objects, with `file`'s display path.
-fn copy_for(
-    loaded: &Result<Vec<Object>, InputError>,
-    file: &SourceFile,
-) -> Result<Vec<Object>, InputError> {
+fn copies_for<'a>(objects: &'a [Object], file: &SourceFile) -> impl Iterator<Item = Object> + 'a {
     let path: std::sync::Arc<str> = file.path.as_str().into();
-    match loaded {
-        Ok(objects) => Ok(objects
-            .iter()
-            .map(|object| {
-                let mut copy = object.clone();
-                if let Some(origin) = &mut copy.origin {
-                    origin.file = path.clone();
-                }
-                copy
-            })
-            .collect()),
-        Err(error) => Err(InputError {
-            file: file.path.clone(),
-            ..error.clone()
-        }),
-    }
+    objects.iter().map(move |object| {
+        let mut copy = object.clone();
+        if let Some(origin) = &mut copy.origin {
+            origin.file = path.clone();
+        }
+        copy
+    })
 }
 
 /// Reads a unified diff on its own, as a pipeline that only has the patch: each manifest's hunks

@@ -8,9 +8,10 @@ median of those per-round ratios is what the benchmark scripts report.
 
     interleave.py --rounds 8 --out times.json name='command args' name2='command args' ...
 
-Each command's stdout goes to /dev/null; its exit status is ignored (changelint exits 1 when it
-finds a problem) unless it is 2 or more, which stops the run. Writes per command: wall seconds
-per round, user and system seconds, and peak RSS in KiB.
+Each command's stdout goes to /dev/null. A command that exits with anything but 0 stops the
+run, except exit status 1 for the commands whose NAME starts with a `--findings-exit` prefix
+(changelint and Checkov exit 1 when they find a problem). Writes per command: wall seconds per
+round, user and system seconds, and peak RSS in KiB.
 """
 
 import argparse
@@ -23,13 +24,13 @@ import sys
 import time
 
 
-def run_once(argv):
+def run_once(argv, may_find):
     started = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    if code >= 2 or code < 0:
+    if code not in ((0, 1) if may_find else (0,)):
         sys.exit(f"interleave: `{shlex.join(argv)}` exited with {code}")
     return wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss
 
@@ -39,6 +40,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (at least 1)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--out", required=True, help="JSON file of the timings")
+    parser.add_argument("--findings-exit", action="append", default=[], metavar="PREFIX",
+                        help="commands whose NAME starts with PREFIX may exit with 1")
     parser.add_argument("commands", nargs="+", metavar="NAME=COMMAND")
     args = parser.parse_args()
     if args.rounds < 1 or args.warmup < 0:
@@ -49,12 +52,13 @@ def main():
         name, sep, command = spec.partition("=")
         if not sep or not command:
             parser.error(f"expected NAME=COMMAND, got {spec!r}")
-        commands.append((name, shlex.split(command)))
+        may_find = any(name.startswith(prefix) for prefix in args.findings_exit)
+        commands.append((name, shlex.split(command), may_find))
 
-    results = {name: {"wall": [], "user": [], "sys": [], "max_rss_kib": []} for name, _ in commands}
+    results = {name: {"wall": [], "user": [], "sys": [], "max_rss_kib": []} for name, _, _ in commands}
     for round_ in range(args.warmup + args.rounds):
-        for name, argv in commands:
-            wall, user, system, rss = run_once(argv)
+        for name, argv, may_find in commands:
+            wall, user, system, rss = run_once(argv, may_find)
             if round_ >= args.warmup:
                 for key, value in zip(("wall", "user", "sys", "max_rss_kib"), (wall, user, system, rss)):
                     results[name][key].append(value)

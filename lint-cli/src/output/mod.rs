@@ -64,9 +64,7 @@ impl Sources {
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         std::str::from_utf8(bytes).ok()
     }
-}
 
-impl Sources {
     /// Indexes, on every core, the lines of each file a finding points into: renderers quote
     /// one finding at a time, and an audit of a large tree quotes from most of its files.
     fn index_quoted_files(&self, report: &Report) {
