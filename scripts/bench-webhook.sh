@@ -46,7 +46,12 @@ mkdir -p "$WORK"
 "$BIN/changelint-webhook" certs --out "$WORK/certs" --dns localhost --ip 127.0.0.1 >/dev/null 2>&1
 
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+# Waits for the servers to exit, so that a run started right after finds its ports free (the
+# webhook drains for its shutdown delay after SIGTERM).
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 
 RUST_LOG=$WEBHOOK_LOG "$BIN/changelint-webhook" serve --listen "127.0.0.1:$WEBHOOK_PORT" \
