@@ -54,7 +54,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-RUST_LOG=$WEBHOOK_LOG "$BIN/changelint-webhook" serve --listen "127.0.0.1:$WEBHOOK_PORT" \
+# MIMALLOC_PURGE_DELAY as the image sets it (webhook/Dockerfile).
+RUST_LOG=$WEBHOOK_LOG MIMALLOC_PURGE_DELAY=100 "$BIN/changelint-webhook" serve --listen "127.0.0.1:$WEBHOOK_PORT" \
     --tls-cert "$WORK/certs/tls.crt" --tls-key "$WORK/certs/tls.key" 2>"$WORK/webhook.log" &
 WEBHOOK_PID=$!
 PIDS+=("$WEBHOOK_PID")
