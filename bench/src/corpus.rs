@@ -610,6 +610,33 @@ pub enum ReviewChange {
     LimitsRemoved,
 }
 
+/// A review the webhook benchmarks send.
+#[derive(Debug, Clone)]
+pub struct BenchReview {
+    /// Its name: `gen-corpus --reviews` writes it as `review-<name>.json`.
+    pub name: &'static str,
+    /// The AdmissionReview body.
+    pub body: Vec<u8>,
+    /// Whether changelint's default policy allows it.
+    pub allowed: bool,
+}
+
+/// The reviews of the webhook benchmarks: the incident on an 8 KB DaemonSet (`8k-deny`), an
+/// image bump of the same DaemonSet (`8k-allow`) and an image bump in a 500 KB review
+/// (`500k`).
+pub fn bench_reviews() -> [BenchReview; 3] {
+    let review = |name, object_bytes, change| BenchReview {
+        name,
+        body: admission_review(object_bytes, change),
+        allowed: change == ReviewChange::ImageBump,
+    };
+    [
+        review("8k-deny", 8_000, ReviewChange::LimitsRemoved),
+        review("8k-allow", 8_000, ReviewChange::ImageBump),
+        review("500k", 250_000, ReviewChange::ImageBump),
+    ]
+}
+
 /// An AdmissionReview v1 UPDATE of a node-level log-shipper DaemonSet, as the API server sends
 /// it: `object` and `oldObject` with `metadata.managedFields`, the last-applied annotation and
 /// `status`. Environment variables are added until `object` serializes to at least

@@ -8,4 +8,4 @@
 
 pub mod corpus;
 
-pub use corpus::{Corpus, CorpusFile, CorpusOptions, admission_review};
+pub use corpus::{BenchReview, Corpus, CorpusFile, CorpusOptions, admission_review, bench_reviews};

@@ -15,8 +15,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use changelint_bench::corpus::ReviewChange;
-use changelint_bench::{Corpus, CorpusOptions, admission_review};
+use changelint_bench::{BenchReview, Corpus, CorpusOptions, bench_reviews};
 use changelint_policies::projection::{self, Projection};
 use changelint_policies::record::ChangeRecord;
 use changelint_policies::yaml::{Limits, parse_documents};
@@ -191,23 +190,12 @@ fn admission(c: &mut Criterion) {
     group
         .sample_size(50)
         .measurement_time(Duration::from_secs(3));
-    for (name, body, allowed) in [
-        (
-            "update-8k-daemonset/limits-removed",
-            admission_review(8_000, ReviewChange::LimitsRemoved),
-            false,
-        ),
-        (
-            "update-8k-daemonset/image-bump",
-            admission_review(8_000, ReviewChange::ImageBump),
-            true,
-        ),
-        (
-            "update-500k-review/image-bump",
-            admission_review(250_000, ReviewChange::ImageBump),
-            true,
-        ),
-    ] {
+    for BenchReview {
+        name,
+        body,
+        allowed,
+    } in bench_reviews()
+    {
         assert_eq!(judge(&body, &policy), allowed, "{name}");
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(name, |b| b.iter(|| judge(black_box(&body), &policy)));

@@ -13,8 +13,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use changelint_bench::admission_review;
-use changelint_bench::corpus::ReviewChange;
+use changelint_bench::{BenchReview, bench_reviews};
 use changelint_policies::Policy;
 use changelint_webhook::admission::AdmissionReview;
 use changelint_webhook::review;
@@ -48,23 +47,12 @@ fn request(c: &mut Criterion) {
     group
         .sample_size(50)
         .measurement_time(Duration::from_secs(3));
-    for (name, body, allowed) in [
-        (
-            "8k-deny",
-            admission_review(8_000, ReviewChange::LimitsRemoved),
-            false,
-        ),
-        (
-            "8k-allow",
-            admission_review(8_000, ReviewChange::ImageBump),
-            true,
-        ),
-        (
-            "500k",
-            admission_review(250_000, ReviewChange::ImageBump),
-            true,
-        ),
-    ] {
+    for BenchReview {
+        name,
+        body,
+        allowed,
+    } in bench_reviews()
+    {
         let answer: Value = serde_json::from_slice(&webhook(&body, &policy)).expect("json");
         assert_eq!(answer["response"]["allowed"], allowed, "{name}");
         group.throughput(Throughput::Bytes(body.len() as u64));

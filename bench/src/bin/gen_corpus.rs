@@ -13,8 +13,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use changelint_bench::corpus::ReviewChange;
-use changelint_bench::{Corpus, CorpusOptions, admission_review};
+use changelint_bench::{Corpus, CorpusOptions, bench_reviews};
 
 fn main() -> ExitCode {
     match run() {
@@ -60,22 +59,9 @@ fn run() -> Result<(), String> {
         .write(&out)
         .map_err(|e| format!("{}: {e}", out.display()))?;
     if reviews {
-        for (name, bytes) in [
-            (
-                "review-8k-deny.json",
-                admission_review(8_000, ReviewChange::LimitsRemoved),
-            ),
-            (
-                "review-8k-allow.json",
-                admission_review(8_000, ReviewChange::ImageBump),
-            ),
-            (
-                "review-500k.json",
-                admission_review(250_000, ReviewChange::ImageBump),
-            ),
-        ] {
-            let path = out.join(name);
-            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        for review in bench_reviews() {
+            let path = out.join(format!("review-{}.json", review.name));
+            std::fs::write(&path, review.body).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     eprintln!(
