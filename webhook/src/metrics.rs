@@ -2,11 +2,11 @@
 //! (`--metrics-listen`, `GET /metrics`).
 //!
 //! Each [`Metrics`] owns its recorder instead of installing a process-wide one, so tests can
-//! run several webhooks in one process and read each one's numbers. Recording goes through
-//! `metrics::with_local_recorder`: a thread-local swap and a map lookup per sample, cheap on
-//! the request path. Label values are bounded vocabularies (operations, verdicts, rule ids,
-//! the workload kinds the webhook is registered for); kinds are cut to 63 bytes so a
-//! misregistered webhook cannot grow label values without bound.
+//! run several webhooks in one process and read each one's numbers. Series are registered
+//! through `metrics::with_local_recorder`; the ones every review records keep their handles,
+//! so the request path only increments them. Label values are bounded vocabularies
+//! (operations, verdicts, rule ids, the workload kinds the webhook is registered for); kinds
+//! are cut to 63 bytes so a misregistered webhook cannot grow label values without bound.
 //!
 //! | metric | type | labels |
 //! |---|---|---|
@@ -67,8 +67,8 @@ pub struct Metrics {
 }
 
 /// The series every review records, registered on first use and then reused: building a
-/// labelled key and finding it in the registry, per sample, was about 2% of the CPU of an
-/// 8 KB review under load (docs/performance.md).
+/// labelled key and finding it in the registry, per sample, was 2-3% of the CPU of an 8 KB
+/// review under load (docs/performance.md).
 #[derive(Default)]
 struct ReviewSeries {
     /// By (operation, kind, verdict).
