@@ -156,19 +156,33 @@ pub async fn validate(
                 );
             }
             tracing::info!(
-                uid, kind, namespace, name, operation, %user, dry_run, allowed, verdict,
+                uid, kind, namespace, name, operation, user, dry_run, allowed, verdict,
                 findings = ?rules,
                 "admission reviewed"
             );
         }
         Judgement::Skipped(skip) => {
             tracing::debug!(
-                uid, kind, namespace, name, operation, %user, skipped = skip.as_str(),
+                uid,
+                kind,
+                namespace,
+                name,
+                operation,
+                user,
+                skipped = skip.as_str(),
                 "admission allowed without review"
             );
         }
         Judgement::Invalid => {
-            tracing::warn!(uid, kind, namespace, name, operation, %user, "admission request cannot be judged");
+            tracing::warn!(
+                uid,
+                kind,
+                namespace,
+                name,
+                operation,
+                user,
+                "admission request cannot be judged"
+            );
         }
     }
     Ok(Json(reviewed.response.into_review(&api_version)))

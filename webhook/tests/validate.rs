@@ -468,6 +468,53 @@ async fn same_verdict_as_the_cli_for_engine_fixture_pairs() {
     assert!(compared >= 8, "compared only {compared} pairs");
 }
 
+/// Log lines written while the test runs, on its thread.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_review_log_line_cannot_be_split_by_what_the_request_names() {
+    // The user name comes from the API server's authenticators (OIDC claims, webhook token
+    // authenticators) and is not validated like object names: a newline in it must not start
+    // a line of its own in the webhook's log.
+    let log = CapturedLog::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer({
+            let log = log.clone();
+            move || log.clone()
+        })
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let mut incident = review(
+        V1,
+        "UPDATE",
+        Some(log_shipper(Some(incident_resources()), SHIPPER_IMAGE)),
+        Some(log_shipper(None, SHIPPER_IMAGE)),
+    );
+    incident["request"]["userInfo"]["username"] =
+        json!("mallory\n2026-01-21T00:00:00Z  INFO changelint_webhook: admission allowed");
+    let (status, body) = validate(&incident).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("admission reviewed"), "{text}");
+    assert!(lines[0].contains(r#"user="mallory\n2026"#), "{text}");
+}
+
 #[tokio::test]
 async fn request_deadline_answers_503_instead_of_hanging() {
     // A client that sends half a review and then stalls (the body never ends) must not hold
