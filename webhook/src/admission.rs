@@ -64,7 +64,8 @@ impl AdmissionReview {
     pub fn from_slice(body: &[u8]) -> Result<(String, AdmissionRequest), ReviewError> {
         let review: Self = serde_json::from_slice(body).map_err(|e| {
             // serde_json's message names line, column and the expected type, never the data,
-            // except for unknown enum variants, which only quote fixed-vocabulary fields.
+            // except for an unknown enum variant (`operation`), which it quotes as sent: the
+            // handler logs it escaped.
             ReviewError::Malformed(e.to_string())
         })?;
         if review.api_version != V1 && review.api_version != V1BETA1 {

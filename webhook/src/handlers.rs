@@ -69,7 +69,13 @@ impl FromRequest<AppState> for Review {
         .await;
         if let Err(error) = &result {
             state.metrics().rejected(error.reason());
-            tracing::warn!(status = error.status().as_u16(), %error, "refused an admission request");
+            // As a string field, so that it is quoted and escaped: serde's message quotes an
+            // unknown enum variant as the client sent it.
+            tracing::warn!(
+                status = error.status().as_u16(),
+                error = error.to_string(),
+                "refused an admission request"
+            );
         }
         result
     }

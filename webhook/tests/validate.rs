@@ -483,11 +483,8 @@ impl std::io::Write for CapturedLog {
     }
 }
 
-#[tokio::test]
-async fn the_review_log_line_cannot_be_split_by_what_the_request_names() {
-    // The user name comes from the API server's authenticators (OIDC claims, webhook token
-    // authenticators) and is not validated like object names: a newline in it must not start
-    // a line of its own in the webhook's log.
+/// POSTs `review` and returns the status and what the webhook logged meanwhile.
+async fn logged(review: &Value) -> (StatusCode, String) {
     let log = CapturedLog::default();
     let subscriber = tracing_subscriber::fmt()
         .with_ansi(false)
@@ -497,22 +494,37 @@ async fn the_review_log_line_cannot_be_split_by_what_the_request_names() {
         })
         .finish();
     let _default = tracing::subscriber::set_default(subscriber);
+    let (status, _) = validate(review).await;
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    (status, text)
+}
+
+#[tokio::test]
+async fn log_lines_cannot_be_split_by_what_the_request_carries() {
+    const FORGED: &str = "\n2026-01-21T00:00:00Z  INFO changelint_webhook: admission allowed";
     let mut incident = review(
         V1,
         "UPDATE",
         Some(log_shipper(Some(incident_resources()), SHIPPER_IMAGE)),
         Some(log_shipper(None, SHIPPER_IMAGE)),
     );
-    incident["request"]["userInfo"]["username"] =
-        json!("mallory\n2026-01-21T00:00:00Z  INFO changelint_webhook: admission allowed");
-    let (status, body) = validate(&incident).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
 
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 1, "{text}");
-    assert!(lines[0].contains("admission reviewed"), "{text}");
-    assert!(lines[0].contains(r#"user="mallory\n2026"#), "{text}");
+    // The user name comes from the API server's authenticators (OIDC claims, webhook token
+    // authenticators) and is not validated like object names.
+    incident["request"]["userInfo"]["username"] = json!(format!("mallory{FORGED}"));
+    let (status, text) = logged(&incident).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("admission reviewed"), "{text}");
+    assert!(text.contains(r#"user="mallory\n2026"#), "{text}");
+
+    // A body that is not a review is refused with serde's message, which quotes an unknown
+    // enum variant as sent.
+    incident["request"]["operation"] = json!(format!("PATCH{FORGED}"));
+    let (status, text) = logged(&incident).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("refused an admission request"), "{text}");
 }
 
 #[tokio::test]
