@@ -31,9 +31,7 @@ fn config(dir: &Path) -> ServeConfig {
 }
 
 fn incident_update() -> Vec<u8> {
-    let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
-    let after = log_shipper(None, SHIPPER_IMAGE);
-    serde_json::to_vec(&review(V1, "UPDATE", Some(before), Some(after))).unwrap()
+    serde_json::to_vec(&incident_review()).unwrap()
 }
 
 fn image_update() -> Vec<u8> {

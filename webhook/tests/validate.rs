@@ -15,9 +15,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn incident_daemonset_update_is_denied_naming_rule_and_limit() {
-    let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
-    let after = log_shipper(None, SHIPPER_IMAGE);
-    let response = answer(&review(V1, "UPDATE", Some(before), Some(after))).await;
+    let response = answer(&incident_review()).await;
 
     assert_eq!(response["allowed"], false, "{response:#}");
     let status = &response["status"];
@@ -502,12 +500,7 @@ async fn logged(review: &Value) -> (StatusCode, String) {
 #[tokio::test]
 async fn log_lines_cannot_be_split_by_what_the_request_carries() {
     const FORGED: &str = "\n2026-01-21T00:00:00Z  INFO changelint_webhook: admission allowed";
-    let mut incident = review(
-        V1,
-        "UPDATE",
-        Some(log_shipper(Some(incident_resources()), SHIPPER_IMAGE)),
-        Some(log_shipper(None, SHIPPER_IMAGE)),
-    );
+    let mut incident = incident_review();
 
     // The user name comes from the API server's authenticators (OIDC claims, webhook token
     // authenticators) and is not validated like object names.

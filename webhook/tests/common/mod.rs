@@ -102,6 +102,13 @@ fn capitalize(operation: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The incident as an UPDATE review: the log shipper's limits and requests deleted.
+pub fn incident_review() -> Value {
+    let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
+    let after = log_shipper(None, SHIPPER_IMAGE);
+    review(V1, "UPDATE", Some(before), Some(after))
+}
+
 /// Wraps a bare AdmissionRequest (kubewarden's test_data) in an AdmissionReview v1.
 pub fn wrap(request: &Value) -> Value {
     json!({ "apiVersion": V1, "kind": "AdmissionReview", "request": request })
