@@ -12,20 +12,29 @@ use crate::yaml::escape_token;
 
 /// The JSON pointer of the pod spec in an object of this kind, if it has one.
 pub fn pod_spec_pointer(identity: &Identity, policy: &Policy) -> Option<String> {
-    builtin_pod_spec_pointer(identity)
-        .map(str::to_owned)
-        .or_else(|| {
-            policy
-                .pod_spec_paths
-                .iter()
-                .find(|p| p.group == identity.group() && p.kind == identity.kind)
-                .map(|p| p.path.clone())
-        })
+    pod_spec_path(identity.group(), &identity.kind, policy).map(str::to_owned)
+}
+
+/// The JSON pointer of the pod spec in objects of `kind` in API `group` (empty for the core
+/// group): a built-in workload kind, or a custom kind the policy names. The kinds the rules
+/// judge.
+pub fn pod_spec_path<'p>(group: &str, kind: &str, policy: &'p Policy) -> Option<&'p str> {
+    builtin_path(group, kind).or_else(|| {
+        policy
+            .pod_spec_paths
+            .iter()
+            .find(|p| p.group == group && p.kind == kind)
+            .map(|p| p.path.as_str())
+    })
 }
 
 /// The JSON pointer of the pod spec in a built-in workload kind.
 pub fn builtin_pod_spec_pointer(identity: &Identity) -> Option<&'static str> {
-    match (identity.group(), identity.kind.as_str()) {
+    builtin_path(identity.group(), &identity.kind)
+}
+
+fn builtin_path(group: &str, kind: &str) -> Option<&'static str> {
+    match (group, kind) {
         ("", "Pod") => Some("/spec"),
         ("", "PodTemplate") => Some("/template/spec"),
         ("apps" | "extensions", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")

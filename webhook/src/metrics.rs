@@ -5,12 +5,13 @@
 //! run several webhooks in one process and read each one's numbers. Series are registered
 //! through `metrics::with_local_recorder`; the ones every review records keep their handles,
 //! so the request path only increments them. Label values are bounded vocabularies
-//! (operations, verdicts, rule ids, the workload kinds the webhook is registered for); kinds
-//! are cut to 63 bytes so a misregistered webhook cannot grow label values without bound.
+//! (operations, verdicts, rule ids, and the kinds the policy judges: every other kind is
+//! counted as `other`, so neither a misregistered webhook nor a client that reaches the port
+//! can grow the series without bound).
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `changelint_webhook_requests_total` | counter | `operation`, `kind`, `verdict` (`pass`, `warn`, `deny`, `skipped`, `invalid`) |
+//! | `changelint_webhook_requests_total` | counter | `operation`, `kind` (a kind with a pod spec, or `other`), `verdict` (`pass`, `warn`, `deny`, `skipped`, `invalid`) |
 //! | `changelint_webhook_request_duration_seconds` | histogram | `operation` |
 //! | `changelint_webhook_findings_total` | counter | `rule`, `severity` |
 //! | `changelint_webhook_exemptions_total` | counter | `rule`, `source` |
@@ -55,8 +56,8 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-/// Most bytes of a `kind` label value.
-const MAX_KIND_LABEL: usize = 63;
+/// The `kind` label of requests for kinds the policy does not judge (no pod spec).
+pub const OTHER_KIND: &str = "other";
 
 /// The webhook's metrics. Cheap to clone (shared).
 #[derive(Clone)]
@@ -80,7 +81,7 @@ struct ReviewSeries {
 }
 
 /// Handles of registered series by their label values: one entry per series the registry
-/// holds, so it grows as the registry does (kinds are cut to 63 bytes, not limited in number).
+/// holds, so it is as bounded as the label vocabularies are.
 struct Registered<K, H>(RwLock<HashMap<K, H, foldhash::fast::RandomState>>);
 
 impl<K, H> Default for Registered<K, H> {
@@ -193,7 +194,7 @@ impl Metrics {
         verdict: &'static str,
         elapsed: Duration,
     ) {
-        let kind = crate::review::truncate(kind, MAX_KIND_LABEL).into_owned();
+        let kind = kind.to_owned();
         let series = &self.per_review;
         series
             .requests

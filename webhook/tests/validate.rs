@@ -623,6 +623,73 @@ async fn requests_and_findings_are_counted() {
 }
 
 #[tokio::test]
+async fn kinds_the_policy_does_not_judge_share_one_series() {
+    let state = AppState::new(Policy::default());
+    let send = |review: Value| {
+        let state = state.clone();
+        async move {
+            let body = serde_json::to_vec(&review).unwrap();
+            let (status, _) = call(router(state), post_request(body)).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    };
+    // Whoever reaches the port chooses the kind; each one would otherwise be a series kept for
+    // good.
+    for n in 0..50 {
+        let object = json!({
+            "apiVersion": "example.com/v1", "kind": format!("Made{n}"),
+            "metadata": { "name": "x", "namespace": "default" }
+        });
+        send(review(V1, "CREATE", None, Some(object))).await;
+    }
+    let deployment = |name: &str| {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": { "name": name, "namespace": "default" },
+            "spec": { "template": { "spec": { "containers": [{ "name": "app", "image": "app:1" }] } } }
+        })
+    };
+    send(review(V1, "CREATE", None, Some(deployment("web")))).await;
+    // A judged kind keeps its name whatever the operation.
+    send(review(V1, "DELETE", Some(deployment("web")), None)).await;
+
+    let text = state.metrics().render();
+    let requests: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with(metrics::REQUESTS))
+        .collect();
+    assert!(!text.contains("Made"), "{text}");
+    assert_eq!(
+        metrics::sample(
+            &text,
+            metrics::REQUESTS,
+            r#"operation="CREATE",kind="other",verdict="skipped""#
+        ),
+        Some(50.0),
+        "{text}"
+    );
+    assert!(
+        metrics::sample(
+            &text,
+            metrics::REQUESTS,
+            r#"operation="CREATE",kind="Deployment""#
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert_eq!(
+        metrics::sample(
+            &text,
+            metrics::REQUESTS,
+            r#"operation="DELETE",kind="Deployment",verdict="skipped""#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(requests.len(), 3, "{requests:#?}");
+}
+
+#[tokio::test]
 async fn logs_never_carry_object_bodies_or_annotation_values() {
     // The handler's log fields are the request's identity and the outcome; check the Debug
     // form (what an accidental `?request` would print) has no object content either.
