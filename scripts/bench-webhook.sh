@@ -3,8 +3,9 @@
 # binary of the changelint-bench crate: axum + rustls, parses the AdmissionReview into a
 # serde_json::Value and answers allowed) over TLS on loopback, drives both with wrk at
 # concurrency 1, 16 and 64, with keep-alive and with a new connection per request, for an
-# 8 KB DaemonSet UPDATE and a 500 KB review, and prints requests/s, p50, p99, p99.9, errors,
-# peak RSS (VmHWM) and idle RSS, and the webhook/floor ratios. See docs/performance.md.
+# 8 KB DaemonSet UPDATE (the incident, denied; an image bump, allowed) and a 500 KB review,
+# and prints requests/s, p50, p99, p99.9, errors, peak RSS (VmHWM) and idle RSS, and the
+# webhook/floor ratios. See docs/performance.md.
 #
 # Each setting runs BENCH_ROUNDS rounds of one webhook run and one floor run, the first of
 # the two alternating, and a ratio is the median of its per-round ratios: on a shared
@@ -25,7 +26,7 @@ DURATION=${BENCH_DURATION:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONCURRENCY=${BENCH_CONCURRENCY:-"1 16 64"}
 MODES=${BENCH_MODES:-"keep-alive new-connection"}
-BODIES=${BENCH_BODIES:-"8k-deny 500k"}
+BODIES=${BENCH_BODIES:-"8k-deny 8k-allow 500k"}
 WEBHOOK_PORT=${BENCH_WEBHOOK_PORT:-18443}
 FLOOR_PORT=${BENCH_FLOOR_PORT:-19443}
 # The webhook logs one line per review at its default level, as in production.

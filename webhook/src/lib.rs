@@ -17,6 +17,7 @@
 //! - [`handlers`] and [`router`]: HTTP; [`error::ApiError`] for bodies that are not reviews.
 //! - [`state`]: the live policy ([`arc_swap::ArcSwap`]), readiness, metrics, limits.
 //! - [`policy`]: policy file loading and reload; [`metrics`]: Prometheus.
+//! - [`log_writer`]: the log lines, written in batches by a background thread.
 //! - [`server`]: HTTPS serving, certificate reload, graceful shutdown.
 
 pub mod admission;
@@ -24,6 +25,7 @@ pub mod config;
 pub mod connections;
 pub mod error;
 pub mod handlers;
+pub mod log_writer;
 pub mod metrics;
 pub mod policy;
 pub mod review;

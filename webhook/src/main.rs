@@ -10,6 +10,7 @@ use changelint_webhook::config::{
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_RELOAD_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_DELAY,
 };
+use changelint_webhook::log_writer::{BatchedWriter, FlushGuard};
 use changelint_webhook::{Limits, ServeConfig, server};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -121,7 +122,13 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held to the end of `main`: dropping it writes the lines still queued.
-    let _log_writer = init_logging(cli.log_format);
+    let _log_writer = match init_logging(cli.log_format) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("changelint-webhook: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Certs(args) => certs(&args),
@@ -136,16 +143,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr through a background thread: a review only queues its line, and under load
-/// the thread writes many lines per system call (it flushes whenever the queue runs dry, so an
-/// idle webhook's lines appear at once). Lines are never dropped: a full queue waits.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs go to stderr through a background thread that writes them in batches
+/// (`log_writer`): a review only copies its line into a buffer. Lines are never dropped.
+fn init_logging(format: LogFormat) -> anyhow::Result<FlushGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("changelint-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) =
+        BatchedWriter::new(std::io::stderr()).context("cannot start the log writer thread")?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -158,7 +162,7 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
             .with_current_span(true)
             .init(),
     }
-    guard
+    Ok(guard)
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
