@@ -3,28 +3,37 @@
 //!
 //! A review logs one line. Handing each line to a writer thread through a channel, as
 //! `tracing-appender` does, costs an allocation per line, a free on another thread and, under
-//! load, hundreds of wake-ups of that thread a second, each of which can preempt a worker: with
-//! it, the webhook's p99 on allowed 8 KB reviews was 6% over the echo floor's; with this writer
-//! it is 4% under (docs/performance.md). Here a line is copied into the buffer under a lock,
-//! and the thread wakes at most every [`BATCH_INTERVAL`] while lines keep coming; an idle
-//! webhook's first line wakes it at once, so a lone line is written within one interval.
+//! load, hundreds of wake-ups of that thread a second, each of which can preempt a worker
+//! (docs/performance.md, "Where the 8 KB gap is"). Here a line is copied into the buffer under
+//! a lock, and the thread wakes at most once per [`BATCH_INTERVAL`] while lines keep coming;
+//! an idle webhook's first line wakes it at once, and is written one interval later.
 //!
-//! Lines are never dropped: when the buffer holds [`MAX_BUFFERED_BYTES`] (the sink has
-//! stalled), writers wait for the thread to drain it. Dropping the [`FlushGuard`] writes what
-//! is left; lines logged after that are written directly.
+//! Lines are never dropped, and each thread's lines stay in order. When the buffer holds
+//! [`MAX_BUFFERED_BYTES`] (the sink has stalled), writers wait for the thread to drain it.
+//! Dropping the [`FlushGuard`] writes what is buffered; lines logged once the thread has
+//! stopped are written directly.
 
 use std::io::{self, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 
 /// How long the thread gathers lines before it writes them, while lines keep coming.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Bytes buffered before writers wait: a stalled sink holds the webhook's memory to this.
-pub const MAX_BUFFERED_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes buffered before writers wait. The buffer and the batch being written take at most
+/// four times this (each may have twice the capacity it holds), plus one line longer than it.
+pub const MAX_BUFFERED_BYTES: usize = 2 * 1024 * 1024;
+
+/// How long dropping the [`FlushGuard`] waits for the buffered lines to be written: a sink that
+/// blocks (a full pipe to a log collector) must not keep the process from exiting.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A batch that grew past this is not kept for the next one: a burst's memory is given back.
+const KEPT_BATCH_CAPACITY: usize = 256 * 1024;
 
 /// A [`MakeWriter`] whose lines a background thread writes in batches. Cheap to clone.
 #[derive(Clone)]
@@ -36,16 +45,17 @@ pub struct BatchedWriter {
 #[must_use = "dropping the guard stops the writer thread"]
 pub struct FlushGuard {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    /// Disconnected when the thread has stopped.
+    stopped: mpsc::Receiver<()>,
 }
 
 struct Shared {
     state: Mutex<State>,
     /// Lines arrived while the thread was idle, or the guard was dropped.
     work: Condvar,
-    /// The buffer was drained.
+    /// The buffer was drained, or the thread stopped.
     space: Condvar,
-    /// Taken by the thread for each batch, and by writers once the thread has stopped.
+    /// Used by the thread for each batch, and by writers once the thread has stopped.
     sink: Mutex<Box<dyn Write + Send>>,
     max_buffered: usize,
 }
@@ -55,7 +65,10 @@ struct State {
     buffer: Vec<u8>,
     /// The thread waits for a first line (the buffer was empty), rather than gathering.
     idle: bool,
+    /// The guard was dropped: write what is buffered and stop.
     closed: bool,
+    /// The thread has stopped: writers write directly.
+    stopped: bool,
 }
 
 impl Shared {
@@ -65,8 +78,11 @@ impl Shared {
 
     fn write_out(&self, bytes: &[u8]) {
         let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-        // Nowhere is left to report a failing log sink; the lines are lost either way.
-        let _ = sink.write_all(bytes).and_then(|()| sink.flush());
+        // Nowhere is left to report a failing log sink, and a panicking one must not stop the
+        // thread (writers would then wait on a full buffer for ever): the lines are lost.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            sink.write_all(bytes).and_then(|()| sink.flush())
+        }));
     }
 }
 
@@ -88,29 +104,37 @@ impl BatchedWriter {
             sink: Mutex::new(Box::new(sink)),
             max_buffered,
         });
-        let thread = std::thread::Builder::new()
+        let (running, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
             .name("changelint-log".into())
             .spawn({
                 let shared = shared.clone();
-                move || write_batches(&shared, interval)
+                move || {
+                    let _running = running;
+                    let _stop = StopOnExit(&shared);
+                    write_batches(&shared, interval);
+                }
             })?;
         let guard = FlushGuard {
             shared: shared.clone(),
-            thread: Some(thread),
+            stopped,
         };
         Ok((Self { shared }, guard))
     }
 
     fn append(&self, line: &[u8]) {
         let mut state = self.shared.state();
-        while !state.closed && state.buffer.len() >= self.shared.max_buffered {
+        while !state.stopped
+            && !state.buffer.is_empty()
+            && state.buffer.len() + line.len() > self.shared.max_buffered
+        {
             state = self
                 .shared
                 .space
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        if state.closed {
+        if state.stopped {
             drop(state);
             self.shared.write_out(line);
             return;
@@ -124,7 +148,8 @@ impl BatchedWriter {
     }
 }
 
-/// The writer thread: wait for a first line, gather for `interval`, write the batch.
+/// The writer thread: wait for a first line, gather for `interval` (or until the guard is
+/// dropped), write the batch; once closed and drained, stop.
 fn write_batches(shared: &Shared, interval: Duration) {
     let mut batch = Vec::new();
     loop {
@@ -140,16 +165,44 @@ fn write_batches(shared: &Shared, interval: Duration) {
             if state.buffer.is_empty() {
                 return;
             }
-            if !state.closed {
-                drop(state);
-                std::thread::sleep(interval);
-                state = shared.state();
+            let gathered = Instant::now() + interval;
+            while !state.closed {
+                let Some(left) = gathered.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                state = shared
+                    .work
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
             }
             std::mem::swap(&mut state.buffer, &mut batch);
         }
         shared.space.notify_all();
         shared.write_out(&batch);
-        batch.clear();
+        if batch.capacity() > KEPT_BATCH_CAPACITY {
+            batch = Vec::new();
+        } else {
+            batch.clear();
+        }
+    }
+}
+
+/// Marks the thread stopped when it returns or panics, so that writers write directly rather
+/// than wait for a thread that is gone, after writing what was buffered meanwhile. The state
+/// stays locked until then, so a writer's later line cannot overtake its buffered one.
+struct StopOnExit<'a>(&'a Shared);
+
+impl Drop for StopOnExit<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.stopped = true;
+        if !state.buffer.is_empty() {
+            self.0.write_out(&state.buffer);
+            state.buffer = Vec::new();
+        }
+        drop(state);
+        self.0.space.notify_all();
     }
 }
 
@@ -157,10 +210,8 @@ impl Drop for FlushGuard {
     fn drop(&mut self) {
         self.shared.state().closed = true;
         self.shared.work.notify_one();
-        self.shared.space.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        // Returns when the thread has stopped (the channel disconnects), or after the timeout.
+        let _ = self.stopped.recv_timeout(FLUSH_TIMEOUT);
     }
 }
 
@@ -191,9 +242,6 @@ impl<'a> MakeWriter<'a> for BatchedWriter {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
-    use std::time::Instant;
-
     use super::*;
 
     /// A sink tests can read while the writer thread holds it.
@@ -221,56 +269,82 @@ mod tests {
         writer.make_writer().write_all(line.as_bytes()).unwrap();
     }
 
-    #[test]
-    fn lines_from_every_thread_arrive_whole_and_in_order() {
-        let sink = Shown::default();
-        let (writer, guard) =
-            BatchedWriter::with_limits(sink.clone(), Duration::from_millis(1), 4096).unwrap();
-        std::thread::scope(|scope| {
-            for thread in 0..4 {
-                let writer = &writer;
-                scope.spawn(move || {
-                    for n in 0..2000 {
-                        log(
-                            writer,
-                            &format!("thread={thread} n={n} {}\n", "x".repeat(n % 97)),
-                        );
-                    }
-                });
-            }
+    /// Runs `test` on its own thread and fails if it has not returned within 30 s: a deadlock
+    /// fails the test instead of hanging the suite.
+    fn within_30s(test: impl FnOnce() + Send + 'static) {
+        let (done, finished) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            test();
+            done.send(()).unwrap();
         });
-        drop(guard);
-        let text = sink.text();
-        let mut next = [0; 4];
-        for line in text.lines() {
-            let (thread, rest) = line["thread=".len()..].split_once(" n=").unwrap();
-            let (n, padding) = rest.split_once(' ').unwrap();
-            let (thread, n): (usize, usize) = (thread.parse().unwrap(), n.parse().unwrap());
-            assert_eq!(n, next[thread], "thread {thread} out of order");
-            assert_eq!(padding, "x".repeat(n % 97));
-            next[thread] += 1;
+        match finished.recv_timeout(Duration::from_secs(30)) {
+            Ok(()) => thread.join().unwrap(),
+            // The test panicked: show its message.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::panic::resume_unwind(thread.join().unwrap_err())
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("deadlocked: still running after 30 s"),
         }
-        assert_eq!(next, [2000; 4]);
     }
 
-    fn wait_for(sink: &Shown, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+    /// Polls the sink until it shows `text`, for at most `limit`.
+    fn shows_within(sink: &Shown, text: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
         while sink.text() != text && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert_eq!(sink.text(), text);
+        sink.text() == text
     }
 
     #[test]
-    fn a_line_logged_while_idle_is_written_without_waiting_for_more() {
-        let sink = Shown::default();
-        let (writer, _guard) = BatchedWriter::new(sink.clone()).unwrap();
-        log(&writer, "first\n");
-        wait_for(&sink, "first\n");
-        // The thread has written its batch and waits for the next line.
-        std::thread::sleep(BATCH_INTERVAL * 2);
-        log(&writer, "alone\n");
-        wait_for(&sink, "first\nalone\n");
+    fn lines_from_every_thread_arrive_whole_and_in_order() {
+        within_30s(|| {
+            let sink = Shown::default();
+            let (writer, guard) =
+                BatchedWriter::with_limits(sink.clone(), Duration::from_millis(1), 4096).unwrap();
+            std::thread::scope(|scope| {
+                for thread in 0..4 {
+                    let writer = &writer;
+                    scope.spawn(move || {
+                        for n in 0..2000 {
+                            let padding = "x".repeat(n % 97);
+                            log(writer, &format!("thread={thread} n={n} {padding}\n"));
+                        }
+                    });
+                }
+            });
+            drop(guard);
+            let text = sink.text();
+            let mut next = [0; 4];
+            for line in text.lines() {
+                let (thread, rest) = line["thread=".len()..].split_once(" n=").unwrap();
+                let (n, padding) = rest.split_once(' ').unwrap();
+                let (thread, n): (usize, usize) = (thread.parse().unwrap(), n.parse().unwrap());
+                assert_eq!(n, next[thread], "thread {thread} out of order");
+                assert_eq!(padding, "x".repeat(n % 97));
+                next[thread] += 1;
+            }
+            assert_eq!(next, [2000; 4]);
+        });
+    }
+
+    #[test]
+    fn a_line_logged_while_idle_wakes_the_thread() {
+        within_30s(|| {
+            let sink = Shown::default();
+            let (writer, _guard) = BatchedWriter::new(sink.clone()).unwrap();
+            log(&writer, "first\n");
+            assert!(shows_within(&sink, "first\n", Duration::from_secs(10)));
+            // The thread has written its batch and waits for the next line.
+            std::thread::sleep(BATCH_INTERVAL * 2);
+            log(&writer, "alone\n");
+            // One interval after the line, not whenever the thread would next look.
+            assert!(
+                shows_within(&sink, "first\nalone\n", BATCH_INTERVAL * 20),
+                "{:?}",
+                sink.text()
+            );
+        });
     }
 
     /// A sink whose writes wait until the test lets them through.
@@ -292,49 +366,114 @@ mod tests {
 
     #[test]
     fn a_stalled_sink_makes_writers_wait_and_loses_no_line() {
-        let shown = Shown::default();
-        let (open, opened) = mpsc::channel();
-        let sink = Stalled {
-            shown: shown.clone(),
-            open: opened,
-        };
-        let (writer, guard) =
-            BatchedWriter::with_limits(sink, Duration::from_millis(1), 64).unwrap();
-        let (logged, lines_logged) = mpsc::channel();
-        let producer = std::thread::spawn({
-            let writer = writer.clone();
-            move || {
-                for n in 0..100 {
-                    log(&writer, &format!("line {n:03} of the stalled sink\n"));
-                    logged.send(n).unwrap();
+        within_30s(|| {
+            let shown = Shown::default();
+            let (open, opened) = mpsc::channel();
+            let sink = Stalled {
+                shown: shown.clone(),
+                open: opened,
+            };
+            let (writer, guard) =
+                BatchedWriter::with_limits(sink, Duration::from_millis(1), 64).unwrap();
+            let line = |n: usize| format!("line {n:03} of the stalled sink");
+            let (logged, lines_logged) = mpsc::channel();
+            let producer = std::thread::spawn({
+                let writer = writer.clone();
+                move || {
+                    for n in 0..100 {
+                        log(&writer, &format!("{}\n", line(n)));
+                        logged.send(n).unwrap();
+                    }
                 }
-            }
+            });
+            // The first batch is stuck in the sink and two lines fill the buffer: the producer
+            // waits.
+            std::thread::sleep(Duration::from_millis(200));
+            let before_release = lines_logged.try_iter().count();
+            drop(open);
+            assert!(
+                (1..=8).contains(&before_release),
+                "{before_release} lines logged while the sink was stalled"
+            );
+            producer.join().unwrap();
+            drop(guard);
+            let expected: Vec<String> = (0..100).map(line).collect();
+            assert_eq!(shown.text().lines().collect::<Vec<_>>(), expected);
         });
-        // The first batch is stuck in the sink and the buffer is full: the producer waits.
-        std::thread::sleep(Duration::from_millis(200));
-        let before_release = lines_logged.try_iter().count();
-        drop(open);
-        assert!(
-            before_release < 100,
-            "{before_release} lines logged past a full buffer"
-        );
-        producer.join().unwrap();
-        drop(guard);
-        let text = shown.text();
-        let expected: Vec<String> = (0..100)
-            .map(|n| format!("line {n:03} of the stalled sink"))
-            .collect();
-        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
     }
 
     #[test]
-    fn lines_logged_after_the_guard_is_dropped_are_written_directly() {
-        let sink = Shown::default();
-        let (writer, guard) = BatchedWriter::new(sink.clone()).unwrap();
-        log(&writer, "before\n");
-        drop(guard);
-        assert_eq!(sink.text(), "before\n");
-        log(&writer, "after\n");
-        assert_eq!(sink.text(), "before\nafter\n");
+    fn a_line_logged_while_the_guard_is_dropped_comes_after_the_buffered_ones() {
+        within_30s(|| {
+            let shown = Shown::default();
+            let (open, opened) = mpsc::channel();
+            let sink = Stalled {
+                shown: shown.clone(),
+                open: opened,
+            };
+            let (writer, guard) =
+                BatchedWriter::with_limits(sink, Duration::from_millis(1), 1024).unwrap();
+            log(&writer, "written\n");
+            // The thread is stuck writing the first line; the second waits in the buffer.
+            std::thread::sleep(Duration::from_millis(50));
+            log(&writer, "buffered\n");
+            let dropping = std::thread::spawn(move || drop(guard));
+            std::thread::sleep(Duration::from_millis(50));
+            let during = std::thread::spawn({
+                let writer = writer.clone();
+                move || log(&writer, "during the drop\n")
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            drop(open);
+            during.join().unwrap();
+            dropping.join().unwrap();
+            log(&writer, "after\n");
+            assert_eq!(shown.text(), "written\nbuffered\nduring the drop\nafter\n");
+        });
+    }
+
+    /// A sink that panics on its first write and works after.
+    struct PanicsOnce {
+        shown: Shown,
+        panicked: bool,
+    }
+
+    impl Write for PanicsOnce {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            assert!(
+                std::mem::replace(&mut self.panicked, true),
+                "the sink failed"
+            );
+            self.shown.write(bytes)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_sink_loses_its_batch_but_not_the_writer() {
+        within_30s(|| {
+            let shown = Shown::default();
+            let sink = PanicsOnce {
+                shown: shown.clone(),
+                panicked: false,
+            };
+            let (writer, guard) =
+                BatchedWriter::with_limits(sink, Duration::from_millis(1), 64).unwrap();
+            log(&writer, "lost with the panic\n");
+            std::thread::sleep(Duration::from_millis(100));
+            // More than the buffer holds: a dead thread would leave these writers waiting.
+            for n in 0..20 {
+                log(&writer, &format!("line {n:02}\n"));
+            }
+            drop(guard);
+            let expected: String = (0..20)
+                .map(|n| format!("line {n:02}\n"))
+                .collect::<Vec<_>>()
+                .concat();
+            assert_eq!(shown.text(), expected);
+        });
     }
 }

@@ -121,8 +121,7 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Held to the end of `main`: dropping it writes the lines still queued.
-    let _log_writer = match init_logging(cli.log_format) {
+    let log_writer = match init_logging(cli.log_format) {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!("changelint-webhook: {error:#}");
@@ -133,10 +132,14 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Certs(args) => certs(&args),
     };
+    if let Err(error) = &result {
+        tracing::error!(error = format!("{error:#}"), "changelint-webhook failed");
+    }
+    // Writes the lines still buffered, before the error below: both go to stderr.
+    drop(log_writer);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "changelint-webhook failed");
             eprintln!("changelint-webhook: {error:#}");
             ExitCode::from(2)
         }
