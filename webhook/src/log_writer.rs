@@ -364,17 +364,23 @@ mod tests {
         }
     }
 
+    /// A writer over a [`Stalled`] sink, what it shows, and the sender whose drop opens it.
+    fn stalled(max_buffered: usize) -> (BatchedWriter, FlushGuard, Shown, mpsc::Sender<()>) {
+        let shown = Shown::default();
+        let (open, opened) = mpsc::channel();
+        let sink = Stalled {
+            shown: shown.clone(),
+            open: opened,
+        };
+        let (writer, guard) =
+            BatchedWriter::with_limits(sink, Duration::from_millis(1), max_buffered).unwrap();
+        (writer, guard, shown, open)
+    }
+
     #[test]
     fn a_stalled_sink_makes_writers_wait_and_loses_no_line() {
         within_30s(|| {
-            let shown = Shown::default();
-            let (open, opened) = mpsc::channel();
-            let sink = Stalled {
-                shown: shown.clone(),
-                open: opened,
-            };
-            let (writer, guard) =
-                BatchedWriter::with_limits(sink, Duration::from_millis(1), 64).unwrap();
+            let (writer, guard, shown, open) = stalled(64);
             let line = |n: usize| format!("line {n:03} of the stalled sink");
             let (logged, lines_logged) = mpsc::channel();
             let producer = std::thread::spawn({
@@ -405,14 +411,7 @@ mod tests {
     #[test]
     fn a_line_logged_while_the_guard_is_dropped_comes_after_the_buffered_ones() {
         within_30s(|| {
-            let shown = Shown::default();
-            let (open, opened) = mpsc::channel();
-            let sink = Stalled {
-                shown: shown.clone(),
-                open: opened,
-            };
-            let (writer, guard) =
-                BatchedWriter::with_limits(sink, Duration::from_millis(1), 1024).unwrap();
+            let (writer, guard, shown, open) = stalled(1024);
             log(&writer, "written\n");
             // The thread is stuck writing the first line; the second waits in the buffer.
             std::thread::sleep(Duration::from_millis(50));
