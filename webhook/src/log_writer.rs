@@ -8,10 +8,11 @@
 //! a lock, and the thread wakes at most once per [`BATCH_INTERVAL`] while lines keep coming;
 //! an idle webhook's first line wakes it at once, and is written one interval later.
 //!
-//! Lines are never dropped, and each thread's lines stay in order. When the buffer holds
-//! [`MAX_BUFFERED_BYTES`] (the sink has stalled), writers wait for the thread to drain it.
-//! Dropping the [`FlushGuard`] writes what is buffered; lines logged once the thread has
-//! stopped are written directly.
+//! No line is dropped for lack of room, and each thread's lines stay in order: when the buffer
+//! holds [`MAX_BUFFERED_BYTES`] (the sink has stalled), writers wait for the thread to drain
+//! it. Lines a failing sink does not take, or that are not written within [`FLUSH_TIMEOUT`] at
+//! exit, are lost. Dropping the [`FlushGuard`] writes what is buffered; lines logged once the
+//! thread has stopped are written directly.
 
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -25,7 +26,8 @@ use tracing_subscriber::fmt::MakeWriter;
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Bytes buffered before writers wait. The buffer and the batch being written take at most
-/// four times this (each may have twice the capacity it holds), plus one line longer than it.
+/// four times this (each may have twice the capacity it holds), plus up to two lines longer
+/// than it.
 pub const MAX_BUFFERED_BYTES: usize = 2 * 1024 * 1024;
 
 /// How long dropping the [`FlushGuard`] waits for the buffered lines to be written: a sink that

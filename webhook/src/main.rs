@@ -147,7 +147,8 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr through a background thread that writes them in batches
-/// (`log_writer`): a review only copies its line into a buffer. Lines are never dropped.
+/// (`log_writer`): a review only copies its line into a buffer. No line is dropped for lack of
+/// room.
 fn init_logging(format: LogFormat) -> anyhow::Result<FlushGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
