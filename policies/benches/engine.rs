@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the engine on the generated corpus (changelint-bench): parsing a
-//! large multi-document tree, loading it on every core, pairing, each rule, the whole `check`
-//! and `audit` of a 5,000-object tree, and one AdmissionReview UPDATE judged end to end
-//! without HTTP.
+//! large multi-document tree, loading it on every core, pairing, each rule, and the whole
+//! `check` and `audit` of a 5,000-object tree. One AdmissionReview judged end to end without
+//! HTTP is measured with the webhook's own decoding, in `webhook/benches/request.rs`.
 //!
 //! ```text
 //! cargo bench -p changelint-policies --bench engine            # all, a few minutes
@@ -15,16 +15,14 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use changelint_bench::{BenchReview, Corpus, CorpusOptions, bench_reviews};
-use changelint_policies::projection::{self, Projection};
+use changelint_bench::{Corpus, CorpusOptions};
+use changelint_policies::projection::Projection;
 use changelint_policies::record::ChangeRecord;
 use changelint_policies::yaml::{Limits, parse_documents};
 use changelint_policies::{
-    ChangeSet, Object, Policy, SourceFile, audit, check, input, load_change, object_change,
-    registry,
+    ChangeSet, Object, Policy, SourceFile, audit, check, input, load_change, registry,
 };
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use serde_json::Value;
 
 /// A change record that speaks of everything but resources: the record rules have work.
 const RECORD: &str = "# Dashboards and alerts bundle\n\n## Summary\nNew dashboards; config simplification.\n\n## Rollout\nAll clusters.\n\n## Rollback\nRevert the commit.\n";
@@ -157,54 +155,5 @@ fn engine(c: &mut Criterion) {
     group.finish();
 }
 
-/// What the webhook does with a body, without HTTP: decode, pair, judge.
-/// The part of an AdmissionReview the webhook judges, decoded as the webhook decodes it.
-#[derive(serde::Deserialize)]
-struct Review {
-    request: Request,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Request {
-    #[serde(deserialize_with = "projected")]
-    object: Value,
-    #[serde(deserialize_with = "projected")]
-    old_object: Value,
-}
-
-fn projected<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-    projection::deserialize(&Projection::admission(), d)
-}
-
-fn judge(body: &[u8], policy: &Policy) -> bool {
-    let review: Review = serde_json::from_slice(body).expect("review");
-    let Request { object, old_object } = review.request;
-    let change = object_change(Some(old_object), Some(object), policy);
-    check(&change, policy).verdict != changelint_policies::Verdict::Deny
-}
-
-fn admission(c: &mut Criterion) {
-    let policy = Policy::default();
-    let mut group = c.benchmark_group("admission");
-    group
-        .sample_size(50)
-        .measurement_time(Duration::from_secs(3));
-    for BenchReview {
-        name,
-        body,
-        allowed,
-    } in bench_reviews()
-    {
-        assert_eq!(judge(&body, &policy), allowed, "{name}");
-        group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function(name, |b| b.iter(|| judge(black_box(&body), &policy)));
-        group.bench_function(format!("{name}/decode-only"), |b| {
-            b.iter(|| serde_json::from_slice::<Value>(black_box(&body)).expect("review"));
-        });
-    }
-    group.finish();
-}
-
-criterion_group!(benches, engine, admission);
+criterion_group!(benches, engine);
 criterion_main!(benches);

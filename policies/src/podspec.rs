@@ -15,6 +15,11 @@ pub fn pod_spec_pointer(identity: &Identity, policy: &Policy) -> Option<String> 
     pod_spec_path(identity.group(), &identity.kind, policy).map(str::to_owned)
 }
 
+/// Whether objects of this kind have a pod spec: the kinds the rules judge.
+pub fn has_pod_spec(identity: &Identity, policy: &Policy) -> bool {
+    pod_spec_path(identity.group(), &identity.kind, policy).is_some()
+}
+
 /// The JSON pointer of the pod spec in objects of `kind` in API `group` (empty for the core
 /// group): a built-in workload kind, or a custom kind the policy names. The kinds the rules
 /// judge.

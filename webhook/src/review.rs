@@ -171,7 +171,7 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
         fill_identity(value, namespace.as_deref(), name.as_deref());
     }
     let identity = Identity::of(&after, "");
-    if changelint_policies::podspec::pod_spec_pointer(&identity, policy).is_none() {
+    if !changelint_policies::podspec::has_pod_spec(&identity, policy) {
         return Reviewed {
             response: AdmissionResponse::allow(uid),
             judgement: Judgement::Skipped(Skip::Kind),
