@@ -301,6 +301,20 @@ mod tests {
     }
 
     #[test]
+    fn a_series_is_registered_once_and_its_handle_reused() {
+        let registered: Registered<(&str, String), u32> = Registered::default();
+        let registrations = std::cell::Cell::new(0);
+        let register = |_: &(&str, String)| {
+            registrations.set(registrations.get() + 1);
+            registrations.get()
+        };
+        assert_eq!(registered.get(("UPDATE", "DaemonSet".into()), register), 1);
+        assert_eq!(registered.get(("UPDATE", "DaemonSet".into()), register), 1);
+        assert_eq!(registered.get(("UPDATE", "Deployment".into()), register), 2);
+        assert_eq!(registrations.get(), 2);
+    }
+
+    #[test]
     fn reused_series_keep_every_label_apart() {
         let metrics = Metrics::new();
         let ms = Duration::from_millis(1);
