@@ -184,15 +184,15 @@ enum PodSpecPath {
 }
 
 impl ObjectRoot {
-    /// Where the root's member `key` stands; `read` holds the members read so far.
-    pub fn member(
+    /// Where the root's member `key` stands; `read` looks up the members read so far.
+    pub fn member<'v>(
         &mut self,
         projection: &Projection<'_>,
-        read: &serde_json::Map<String, Value>,
+        read: impl Fn(&str) -> Option<&'v Value>,
         key: &str,
     ) -> Place {
         if matches!(self.pod_spec, PodSpecPath::Unknown) {
-            let text = |field| read.get(field).and_then(Value::as_str);
+            let text = |field| read(field).and_then(Value::as_str);
             if let (Some(api_version), Some(kind)) = (text("apiVersion"), text("kind")) {
                 self.pod_spec = match projection.pod_spec_path(api_version, kind) {
                     Some(path) => PodSpecPath::At(path),
@@ -463,7 +463,7 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
         let mut out = serde_json::Map::new();
         let mut root = ObjectRoot::default();
         while let Some(key) = map.next_key::<String>()? {
-            let place = root.member(self.projection, &out, &key);
+            let place = root.member(self.projection, |field| out.get(field), &key);
             let seed = NodeSeed {
                 projection: self.projection,
                 place,

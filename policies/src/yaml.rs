@@ -201,6 +201,12 @@ impl LineMap {
         }
     }
 
+    fn clear(&mut self) {
+        self.nodes.clear();
+        self.keys.clear();
+        self.odd.clear();
+    }
+
     /// The root node, created on first use.
     fn root(&mut self) -> u32 {
         if self.nodes.is_empty() {
@@ -540,6 +546,59 @@ struct Anchor {
     nodes: usize,
 }
 
+/// Mappings up to this many keys are gathered on [`Builder::open_entries`] and checked for
+/// duplicate keys one by one; a larger one becomes a hashed map as it is read.
+const STACKED_KEYS_MAX: usize = 16;
+
+/// The members of a mapping being read.
+///
+/// Members wait on a stack shared by every open mapping and become a map of exactly their
+/// number when the mapping ends: built member by member, a map reallocated itself at every
+/// doubling and kept the spare room, and a tree's objects are most of its reader's memory.
+enum MapEntries {
+    /// On [`Builder::open_entries`], from this index.
+    Stacked { from: usize },
+    /// Too many keys to check for duplicates one by one.
+    Built(Map<String, Value>),
+}
+
+impl MapEntries {
+    fn get<'a>(&'a self, open: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
+        match self {
+            Self::Stacked { from } => open[*from..]
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, value)| value),
+            Self::Built(map) => map.get(key),
+        }
+    }
+
+    /// Adds a member whose key is not in the mapping yet.
+    fn push(&mut self, open: &mut Vec<(String, Value)>, key: String, value: Value) {
+        match self {
+            Self::Stacked { from } if open.len() - *from < STACKED_KEYS_MAX => {
+                open.push((key, value));
+            }
+            Self::Stacked { from } => {
+                let mut map: Map<String, Value> = open.drain(*from..).collect();
+                map.insert(key, value);
+                *self = Self::Built(map);
+            }
+            Self::Built(map) => {
+                map.insert(key, value);
+            }
+        }
+    }
+
+    /// The mapping, once its last member is read.
+    fn finish(self, open: &mut Vec<(String, Value)>) -> Map<String, Value> {
+        match self {
+            Self::Stacked { from } => open.drain(from..).collect(),
+            Self::Built(map) => map,
+        }
+    }
+}
+
 /// What an anchor holds.
 enum Anchored {
     /// The node as built.
@@ -550,13 +609,14 @@ enum Anchored {
 
 enum Frame {
     Seq {
-        items: Vec<Value>,
+        /// Where this sequence's items start in [`Builder::open_items`].
+        items_from: usize,
         node: u32,
         anchor: Option<String>,
         place: Place,
     },
     Map {
-        map: Map<String, Value>,
+        entries: MapEntries,
         key: Option<String>,
         /// The line node of `key`'s value, once the key is read.
         key_node: u32,
@@ -596,6 +656,10 @@ struct Builder<'p> {
     projection: Option<Projection<'p>>,
     documents: Vec<YamlDocument>,
     stack: Vec<Frame>,
+    /// Members of the open mappings, innermost last (see [`MapEntries`]).
+    open_entries: Vec<(String, Value)>,
+    /// Items of the open sequences, innermost last.
+    open_items: Vec<Value>,
     anchors: HashMap<String, Anchor>,
     lines: LineMap,
     /// The pod spec's path of the current document, once its `apiVersion` and `kind` are read.
@@ -628,6 +692,8 @@ impl<'p> Builder<'p> {
             projection,
             documents: Vec::new(),
             stack: Vec::new(),
+            open_entries: Vec::new(),
+            open_items: Vec::new(),
             anchors: HashMap::new(),
             lines: LineMap::default(),
             object_root: ObjectRoot::default(),
@@ -693,8 +759,10 @@ impl<'p> Builder<'p> {
             None => Slot::Value {
                 node: self.lines.root(),
             },
-            Some(Frame::Seq { items, node, .. }) => {
-                let (parent, index) = (*node, items.len() as u32);
+            Some(Frame::Seq {
+                items_from, node, ..
+            }) => {
+                let (parent, index) = (*node, (self.open_items.len() - items_from) as u32);
                 Slot::Value {
                     node: self.lines.push(parent, NodeKey::Index(index), 0),
                 }
@@ -722,9 +790,13 @@ impl<'p> Builder<'p> {
             Some(Frame::Map {
                 place: Place::Root,
                 key: Some(key),
-                map,
+                entries,
                 ..
-            }) => self.object_root.member(&projection, map, key),
+            }) => {
+                let open = &self.open_entries;
+                self.object_root
+                    .member(&projection, |field| entries.get(open, field), key)
+            }
             Some(Frame::Map {
                 place,
                 key: Some(key),
@@ -763,7 +835,7 @@ impl<'p> Builder<'p> {
         }
         match event.data {
             EventData::DocumentStart { .. } => {
-                self.lines = LineMap::default();
+                self.lines.clear();
                 // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
                 self.anchors.clear();
                 self.object_root = ObjectRoot::default();
@@ -848,13 +920,15 @@ impl<'p> Builder<'p> {
                         self.digest_frame(is_sequence, node, anchor, place == Place::Dropped)
                     }
                     _ if is_sequence => Frame::Seq {
-                        items: Vec::new(),
+                        items_from: self.open_items.len(),
                         node,
                         anchor,
                         place,
                     },
                     _ => Frame::Map {
-                        map: Map::new(),
+                        entries: MapEntries::Stacked {
+                            from: self.open_entries.len(),
+                        },
                         key: None,
                         key_node: NONE,
                         node,
@@ -867,18 +941,23 @@ impl<'p> Builder<'p> {
             EventData::SequenceEnd | EventData::MappingEnd => {
                 let (value, node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq {
-                        items,
+                        items_from,
                         node,
                         anchor,
                         ..
-                    }) => (Value::Array(items), node, anchor),
+                    }) => (
+                        Value::Array(self.open_items.drain(items_from..).collect()),
+                        node,
+                        anchor,
+                    ),
                     Some(Frame::Map {
-                        mut map,
+                        entries,
                         node,
                         anchor,
                         merges,
                         ..
                     }) => {
+                        let mut map = entries.finish(&mut self.open_entries);
                         merge_keys(&mut map, merges, line)?;
                         (Value::Object(map), node, anchor)
                     }
@@ -1170,9 +1249,9 @@ impl<'p> Builder<'p> {
     fn push_value(&mut self, value: Value, place: Place, line: usize) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Frame::Seq { items, .. }) => items.push(value),
+            Some(Frame::Seq { .. }) => self.open_items.push(value),
             Some(Frame::Map {
-                map,
+                entries,
                 key,
                 merges,
                 place: map_place,
@@ -1189,18 +1268,13 @@ impl<'p> Builder<'p> {
                         return Err(self.needs_full_read("merge key `<<`", line));
                     }
                     merges.push(value);
+                } else if entries.get(&self.open_entries, &key).is_some() {
+                    return Err(YamlError::at(
+                        line,
+                        format!("duplicate mapping key `{key}`"),
+                    ));
                 } else {
-                    match map.entry(key) {
-                        serde_json::map::Entry::Vacant(entry) => {
-                            entry.insert(value);
-                        }
-                        serde_json::map::Entry::Occupied(entry) => {
-                            return Err(YamlError::at(
-                                line,
-                                format!("duplicate mapping key `{}`", entry.key()),
-                            ));
-                        }
-                    }
+                    entries.push(&mut self.open_entries, key, value);
                 }
             }
             Some(Frame::Digest { .. }) => {}
@@ -1219,9 +1293,11 @@ impl<'p> Builder<'p> {
             value = self.object_root.finish(projection, value);
         }
         let start_line = self.lines.line_of("").unwrap_or(start_line as u32);
+        // A copy, sized to the document: the builder's own map keeps its capacity for the
+        // next document instead of growing from empty for each one.
         self.documents.push(YamlDocument {
             value,
-            lines: std::mem::take(&mut self.lines),
+            lines: self.lines.clone(),
             start_line,
         });
         Ok(())
@@ -1473,6 +1549,45 @@ mod tests {
         let err = parse_documents("a: 1\na: 2\n", &Limits::default()).unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("duplicate"));
+    }
+
+    #[test]
+    fn mappings_keep_their_order_and_refuse_duplicates_at_every_size() {
+        // Nested mappings and sequences share the builder's stacks: each must get its own
+        // members back, in order, whether it stays on the stack or outgrows it.
+        for size in [
+            1,
+            STACKED_KEYS_MAX,
+            STACKED_KEYS_MAX + 1,
+            3 * STACKED_KEYS_MAX,
+        ] {
+            let keys: Vec<String> = (0..size).map(|i| format!("k{i}")).collect();
+            let mut text = String::from("outer:\n");
+            for key in &keys {
+                writeln!(text, "  {key}: {{inner: [{key}, {{x: 1}}], n: 2}}").unwrap();
+            }
+            text.push_str("after: [1, 2]\n");
+            let value = &parse(&text)[0].value;
+            let outer = value["outer"].as_object().unwrap();
+            assert_eq!(
+                outer.keys().collect::<Vec<_>>(),
+                keys.iter().collect::<Vec<_>>()
+            );
+            for key in &keys {
+                assert_eq!(
+                    outer[key],
+                    json!({"inner": [key, {"x": 1}], "n": 2}),
+                    "{size}"
+                );
+            }
+            assert_eq!(value["after"], json!([1, 2]));
+            assert_eq!(value.as_object().unwrap().len(), 2);
+            // The first key again, last: refused at its own line.
+            let text = text.replace("after: [1, 2]\n", "  k0: again\n");
+            let err = parse_documents(&text, &Limits::default()).unwrap_err();
+            assert_eq!(err.line, Some(size as u32 + 2), "{size}: {err}");
+            assert!(err.message.contains("`k0`"), "{err}");
+        }
     }
 
     #[test]
