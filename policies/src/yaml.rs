@@ -553,8 +553,10 @@ const STACKED_KEYS_MAX: usize = 16;
 /// The members of a mapping being read.
 ///
 /// Members wait on a stack shared by every open mapping and become a map of exactly their
-/// number when the mapping ends: built member by member, a map reallocated itself at every
-/// doubling and kept the spare room, and a tree's objects are most of its reader's memory.
+/// number when the mapping ends (merge keys aside): built member by member, a map reallocated
+/// itself at every doubling and kept the spare room, and a tree's objects are most of its
+/// reader's memory. A mapping of more keys than [`STACKED_KEYS_MAX`] becomes a map as it is
+/// read and grows as maps do.
 enum MapEntries {
     /// On [`Builder::open_entries`], from this index.
     Stacked { from: usize },
@@ -573,7 +575,7 @@ impl MapEntries {
         }
     }
 
-    /// Adds a member whose key is not in the mapping yet.
+    /// Adds a member whose key is not in the mapping yet (see [`Builder::set_key`]).
     fn push(&mut self, open: &mut Vec<(String, Value)>, key: String, value: Value) {
         match self {
             Self::Stacked { from } if open.len() - *from < STACKED_KEYS_MAX => {
@@ -807,15 +809,34 @@ impl<'p> Builder<'p> {
     }
 
     /// Sets the key of the mapping on top of the stack and creates its value's line node.
-    fn set_key(&mut self, parent: u32, text: String, line: Option<u32>) {
+    ///
+    /// A key the mapping already has is refused here, at the key's line: its value may span
+    /// many lines. Only `<<` may repeat (each adds merge sources).
+    fn set_key(
+        &mut self,
+        parent: u32,
+        text: String,
+        line: usize,
+        keeps_line: bool,
+    ) -> Result<(), YamlError> {
+        if let Some(Frame::Map { entries, .. }) = self.stack.last()
+            && text != "<<"
+            && entries.get(&self.open_entries, &text).is_some()
+        {
+            return Err(YamlError::at(
+                line,
+                format!("duplicate mapping key `{text}`"),
+            ));
+        }
         let child = self.lines.key_child(parent, &text);
-        if let Some(line) = line {
-            self.lines.nodes[child as usize].line = line;
+        if keeps_line {
+            self.lines.nodes[child as usize].line = line as u32;
         }
         if let Some(Frame::Map { key, key_node, .. }) = self.stack.last_mut() {
             *key = Some(text);
             *key_node = child;
         }
+        Ok(())
     }
 
     fn event(&mut self, event: Event) -> Result<(), YamlError> {
@@ -854,8 +875,7 @@ impl<'p> Builder<'p> {
                 self.count(1, false, line)?;
                 let node = match slot {
                     Slot::Key { parent } => {
-                        self.set_key(parent, text, Some(line as u32));
-                        return Ok(());
+                        return self.set_key(parent, text, line, true);
                     }
                     Slot::Value { node } => node,
                 };
@@ -895,8 +915,8 @@ impl<'p> Builder<'p> {
                             Value::String(s) => s,
                             other => other.to_string(),
                         };
-                        self.set_key(parent, key, None);
-                        return Ok(());
+                        // An alias key's node takes its line from its value.
+                        return self.set_key(parent, key, line, false);
                     }
                     Slot::Value { node } => node,
                 };
@@ -1268,11 +1288,6 @@ impl<'p> Builder<'p> {
                         return Err(self.needs_full_read("merge key `<<`", line));
                     }
                     merges.push(value);
-                } else if entries.get(&self.open_entries, &key).is_some() {
-                    return Err(YamlError::at(
-                        line,
-                        format!("duplicate mapping key `{key}`"),
-                    ));
                 } else {
                     entries.push(&mut self.open_entries, key, value);
                 }
@@ -1549,6 +1564,9 @@ mod tests {
         let err = parse_documents("a: 1\na: 2\n", &Limits::default()).unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("duplicate"));
+        // At the repeated key, not where its value ends.
+        let err = parse_documents("a: 1\na:\n  b: 1\n\n\nc: 2\n", &Limits::default());
+        assert_eq!(err.unwrap_err().line, Some(2));
     }
 
     #[test]
@@ -1582,6 +1600,15 @@ mod tests {
             }
             assert_eq!(value["after"], json!([1, 2]));
             assert_eq!(value.as_object().unwrap().len(), 2);
+            let lines = &parse(&text)[0].lines;
+            for (index, key) in keys.iter().enumerate() {
+                let line = index as u32 + 2;
+                assert_eq!(
+                    lines.line_of(&format!("/outer/{key}/inner/1/x")),
+                    Some(line)
+                );
+            }
+            assert_eq!(lines.line_of("/after/1"), Some(size as u32 + 2));
             // The first key again, last: refused at its own line.
             let text = text.replace("after: [1, 2]\n", "  k0: again\n");
             let err = parse_documents(&text, &Limits::default()).unwrap_err();
