@@ -438,6 +438,13 @@ macro_rules! forward_scalars {
     };
 }
 
+/// Room the decoder gives a mapping on the path to what the rules read (the root, metadata,
+/// the pod spec and its containers) before its first member. Those hold 2 to 15 members; a
+/// map grown from empty allocates at its first member and again past 3, 7 and 14, rehashing
+/// its keys each time. Starting at 8 made decoding and judging an 8 KB review 6% faster
+/// (criterion, `webhook/benches/request.rs`).
+const STEERED_MAP_CAPACITY: usize = 8;
+
 /// Decodes a JSON object (serde) onto what the rules read, as the YAML reader does: the
 /// webhook's reader of `object` and `oldObject`.
 pub fn deserialize<'de, D: serde::Deserializer<'de>>(
@@ -460,7 +467,7 @@ impl<'de> Visitor<'de> for RootVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
+        let mut out = serde_json::Map::with_capacity(STEERED_MAP_CAPACITY);
         let mut root = ObjectRoot::default();
         while let Some(key) = map.next_key::<String>()? {
             let place = root.member(self.projection, |field| out.get(field), &key);
@@ -515,7 +522,7 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
+        let mut out = serde_json::Map::with_capacity(STEERED_MAP_CAPACITY);
         while let Some(key) = map.next_key::<String>()? {
             let seed = NodeSeed {
                 place: self.projection.member(self.place, &key, self.pod_spec),
