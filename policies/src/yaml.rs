@@ -550,6 +550,11 @@ struct Anchor {
 /// duplicate keys one by one; a larger one becomes a hashed map as it is read.
 const STACKED_KEYS_MAX: usize = 16;
 
+/// Digested mappings up to this many keys find a repeated key by scanning their key digests;
+/// a larger one keeps them in a set. More than [`STACKED_KEYS_MAX`]: a digest compares as one
+/// integer, a key as a string.
+const SCANNED_KEY_DIGESTS_MAX: usize = 32;
+
 /// The members of a mapping being read.
 ///
 /// Members wait on a stack shared by every open mapping and become a map of exactly their
@@ -1137,7 +1142,7 @@ impl<'p> Builder<'p> {
         let seen = &self.digest_keys[*keys_from..];
         let duplicate = match many_keys {
             Some(set) => !set.insert(digest),
-            None if seen.len() < 32 => seen.contains(&digest),
+            None if seen.len() < SCANNED_KEY_DIGESTS_MAX => seen.contains(&digest),
             None => {
                 // Past a few dozen keys a linear search would make a large mapping quadratic.
                 let mut set: HashSet<u64> = seen.iter().copied().collect();
