@@ -17,7 +17,6 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use changelint_policies::podspec::pod_spec_path;
 
 use crate::admission::{AdmissionRequest, AdmissionReview, ReviewResponse};
 use crate::error::ApiError;
@@ -116,7 +115,6 @@ pub async fn validate(
     let dry_run = request.dry_run.unwrap_or(false);
 
     let policy = state.policy();
-    let judged_kind = pod_spec_path(&request.kind.group, &kind, &policy).is_some();
     let reviewed = if body_bytes <= INLINE_REVIEW_MAX_BYTES {
         let reviewed = review::review(request, &policy);
         drop(slot);
@@ -146,7 +144,11 @@ pub async fn validate(
     record(metrics, &reviewed.judgement);
     // Anyone who reaches the port chooses the kind, and the registry keeps a series per label
     // value for good: the kinds the policy does not judge share one.
-    let kind_label = if judged_kind { &kind } else { OTHER_KIND };
+    let kind_label = if reviewed.judged_kind {
+        &kind
+    } else {
+        OTHER_KIND
+    };
     metrics.request(operation, kind_label, verdict, started.elapsed());
     match &reviewed.judgement {
         Judgement::Checked {

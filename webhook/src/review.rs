@@ -22,8 +22,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use changelint_policies::podspec::pod_spec_path;
 use changelint_policies::report::ExemptionUse;
-use changelint_policies::{Finding, Identity, Policy, Report, Verdict};
+use changelint_policies::{Finding, Policy, Report, Verdict};
 use serde_json::Value;
 
 use crate::admission::{AdmissionRequest, AdmissionResponse, Operation};
@@ -120,6 +121,9 @@ pub struct Reviewed {
     pub response: AdmissionResponse,
     /// What happened, for the log and the metrics.
     pub judgement: Judgement,
+    /// Whether the policy judges the request's kind (it has a pod spec), whatever the
+    /// operation: the metrics name only such kinds.
+    pub judged_kind: bool,
 }
 
 /// Judges one admission request with `policy`.
@@ -127,9 +131,11 @@ pub struct Reviewed {
 /// UPDATE compares `oldObject` with `object`; CREATE checks `object` alone; DELETE, CONNECT,
 /// subresources and kinds without a pod spec are allowed at once. Dry runs are judged the same.
 pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
+    let judged_kind = pod_spec_path(&request.kind.group, &request.kind.kind, policy).is_some();
     let skipped = |skip| Reviewed {
         response: AdmissionResponse::allow(request.uid.clone()),
         judgement: Judgement::Skipped(skip),
+        judged_kind,
     };
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return skipped(Skip::Operation);
@@ -153,6 +159,7 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
     let invalid = |message: &str| Reviewed {
         response: AdmissionResponse::invalid(uid.clone(), message),
         judgement: Judgement::Invalid,
+        judged_kind,
     };
     let Some(mut after) = object.filter(Value::is_object) else {
         return invalid("changelint: the AdmissionReview request has no object to check");
@@ -170,11 +177,11 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
     for value in std::iter::once(&mut after).chain(before.as_mut()) {
         fill_identity(value, namespace.as_deref(), name.as_deref());
     }
-    let identity = Identity::of(&after, "");
-    if !changelint_policies::podspec::has_pod_spec(&identity, policy) {
+    if !judged_kind {
         return Reviewed {
             response: AdmissionResponse::allow(uid),
             judgement: Judgement::Skipped(Skip::Kind),
+            judged_kind,
         };
     }
     let change = changelint_policies::object_change(before, Some(after), policy);
@@ -206,8 +213,8 @@ fn fill_identity(value: &mut Value, namespace: Option<&str>, name: Option<&str>)
     }
 }
 
-/// Turns the engine's report into the admission answer.
-pub fn render(uid: String, report: &Report) -> Reviewed {
+/// Turns the engine's report on a judged kind into the admission answer.
+fn render(uid: String, report: &Report) -> Reviewed {
     let denials: Vec<&Finding> = report.denials().collect();
     let mut response = if denials.is_empty() {
         AdmissionResponse::allow(uid)
@@ -228,6 +235,7 @@ pub fn render(uid: String, report: &Report) -> Reviewed {
                 .collect(),
             exemptions: report.exemptions.clone(),
         },
+        judged_kind: true,
     }
 }
 

@@ -624,7 +624,13 @@ async fn requests_and_findings_are_counted() {
 
 #[tokio::test]
 async fn kinds_the_policy_does_not_judge_share_one_series() {
-    let state = AppState::new(Policy::default());
+    // The live policy names a custom kind with a pod spec: it is judged, so it keeps its name.
+    let policy = Policy::from_yaml(
+        "policy.yaml",
+        "podSpecPaths:\n  - group: example.com\n    kind: Workload\n    path: /spec/template/spec\n",
+    )
+    .unwrap();
+    let state = AppState::new(policy);
     let send = |review: Value| {
         let state = state.clone();
         async move {
@@ -652,6 +658,10 @@ async fn kinds_the_policy_does_not_judge_share_one_series() {
     send(review(V1, "CREATE", None, Some(deployment("web")))).await;
     // A judged kind keeps its name whatever the operation.
     send(review(V1, "DELETE", Some(deployment("web")), None)).await;
+    let mut workload = deployment("custom");
+    workload["apiVersion"] = json!("example.com/v1");
+    workload["kind"] = json!("Workload");
+    send(review(V1, "DELETE", Some(workload), None)).await;
 
     let text = state.metrics().render();
     let requests: Vec<&str> = text
@@ -686,7 +696,16 @@ async fn kinds_the_policy_does_not_judge_share_one_series() {
         Some(1.0),
         "{text}"
     );
-    assert_eq!(requests.len(), 3, "{requests:#?}");
+    assert_eq!(
+        metrics::sample(
+            &text,
+            metrics::REQUESTS,
+            r#"operation="DELETE",kind="Workload",verdict="skipped""#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(requests.len(), 4, "{requests:#?}");
 }
 
 #[tokio::test]
