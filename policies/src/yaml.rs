@@ -1577,7 +1577,8 @@ mod tests {
     #[test]
     fn mappings_keep_their_order_and_refuse_duplicates_at_every_size() {
         // Nested mappings and sequences share the builder's stacks: each must get its own
-        // members back, in order, whether it stays on the stack or outgrows it.
+        // members back, in order, whether it stays on the stack or outgrows it, and see only
+        // its own keys (every inner mapping repeats the outer mapping's first key).
         for size in [
             1,
             STACKED_KEYS_MAX,
@@ -1587,7 +1588,7 @@ mod tests {
             let keys: Vec<String> = (0..size).map(|i| format!("k{i}")).collect();
             let mut text = String::from("outer:\n");
             for key in &keys {
-                writeln!(text, "  {key}: {{inner: [{key}, {{x: 1}}], n: 2}}").unwrap();
+                writeln!(text, "  {key}: {{inner: [{key}, {{x: 1}}], n: 2, k0: 3}}").unwrap();
             }
             text.push_str("after: [1, 2]\n");
             let value = &parse(&text)[0].value;
@@ -1599,7 +1600,7 @@ mod tests {
             for key in &keys {
                 assert_eq!(
                     outer[key],
-                    json!({"inner": [key, {"x": 1}], "n": 2}),
+                    json!({"inner": [key, {"x": 1}], "n": 2, "k0": 3}),
                     "{size}"
                 );
             }
