@@ -16,7 +16,6 @@
 
 use std::io::{self, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -47,13 +46,11 @@ pub struct BatchedWriter {
 #[must_use = "dropping the guard stops the writer thread"]
 pub struct FlushGuard {
     shared: Arc<Shared>,
-    /// Disconnected when the thread has stopped.
-    stopped: mpsc::Receiver<()>,
 }
 
 struct Shared {
     state: Mutex<State>,
-    /// Lines arrived while the thread was idle, or the guard was dropped.
+    /// A line arrived in an empty buffer, or the guard was dropped.
     work: Condvar,
     /// The buffer was drained, or the thread stopped.
     space: Condvar,
@@ -65,8 +62,6 @@ struct Shared {
 #[derive(Default)]
 struct State {
     buffer: Vec<u8>,
-    /// The thread waits for a first line (the buffer was empty), rather than gathering.
-    idle: bool,
     /// The guard was dropped: write what is buffered and stop.
     closed: bool,
     /// The thread has stopped: writers write directly.
@@ -106,20 +101,17 @@ impl BatchedWriter {
             sink: Mutex::new(Box::new(sink)),
             max_buffered,
         });
-        let (running, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("changelint-log".into())
             .spawn({
                 let shared = shared.clone();
                 move || {
-                    let _running = running;
                     let _stop = StopOnExit(&shared);
                     write_batches(&shared, interval);
                 }
             })?;
         let guard = FlushGuard {
             shared: shared.clone(),
-            stopped,
         };
         Ok((Self { shared }, guard))
     }
@@ -141,8 +133,10 @@ impl BatchedWriter {
             self.shared.write_out(line);
             return;
         }
+        // The thread waits for a first line only when the buffer is empty; while it gathers or
+        // writes a batch, nobody needs waking.
+        let wake = state.buffer.is_empty();
         state.buffer.extend_from_slice(line);
-        let wake = std::mem::take(&mut state.idle);
         drop(state);
         if wake {
             self.shared.work.notify_one();
@@ -158,7 +152,6 @@ fn write_batches(shared: &Shared, interval: Duration) {
         {
             let mut state = shared.state();
             while state.buffer.is_empty() && !state.closed {
-                state.idle = true;
                 state = shared
                     .work
                     .wait(state)
@@ -210,10 +203,14 @@ impl Drop for StopOnExit<'_> {
 
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        self.shared.state().closed = true;
+        let mut state = self.shared.state();
+        state.closed = true;
         self.shared.work.notify_one();
-        // Returns when the thread has stopped (the channel disconnects), or after the timeout.
-        let _ = self.stopped.recv_timeout(FLUSH_TIMEOUT);
+        // Returns when the thread has stopped (`StopOnExit`), or after the timeout.
+        let _ = self
+            .shared
+            .space
+            .wait_timeout_while(state, FLUSH_TIMEOUT, |state| !state.stopped);
     }
 }
 
@@ -244,6 +241,8 @@ impl<'a> MakeWriter<'a> for BatchedWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+
     use super::*;
 
     /// A sink tests can read while the writer thread holds it.
@@ -333,18 +332,26 @@ mod tests {
     #[test]
     fn a_line_logged_while_idle_wakes_the_thread() {
         within_30s(|| {
+            let interval = Duration::from_secs(1);
             let sink = Shown::default();
-            let (writer, _guard) = BatchedWriter::new(sink.clone()).unwrap();
+            let (writer, _guard) =
+                BatchedWriter::with_limits(sink.clone(), interval, MAX_BUFFERED_BYTES).unwrap();
             log(&writer, "first\n");
-            assert!(shows_within(&sink, "first\n", Duration::from_secs(10)));
-            // The thread has written its batch and waits for the next line.
-            std::thread::sleep(BATCH_INTERVAL * 2);
+            assert!(shows_within(&sink, "first\n", interval * 10));
+            // The thread has written its batch and waits for the next line: the line wakes it,
+            // and it is written one interval later. A thread that looked once per interval
+            // instead would take two.
+            let logged = Instant::now();
             log(&writer, "alone\n");
-            // One interval after the line, not whenever the thread would next look.
             assert!(
-                shows_within(&sink, "first\nalone\n", BATCH_INTERVAL * 20),
+                shows_within(&sink, "first\nalone\n", interval * 10),
                 "{:?}",
                 sink.text()
+            );
+            let took = logged.elapsed();
+            assert!(
+                took < interval * 3 / 2,
+                "written {took:?} after it was logged"
             );
         });
     }
@@ -469,6 +476,9 @@ mod tests {
             for n in 0..20 {
                 log(&writer, &format!("line {n:02}\n"));
             }
+            // Lines written directly by the writers once the thread had died would read the
+            // same: the thread must still be running.
+            assert!(!writer.shared.state().stopped, "the writer thread died");
             drop(guard);
             let expected: String = (0..20)
                 .map(|n| format!("line {n:02}\n"))
