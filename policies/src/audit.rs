@@ -9,7 +9,7 @@ use crate::change::ChangeSet;
 use crate::config::Policy;
 use crate::finding::Finding;
 use crate::object::Identity;
-use crate::podspec::has_pod_spec;
+use crate::podspec::pod_spec_pointer;
 use crate::resources::Class;
 
 /// Counts for one namespace and kind, or for everything.
@@ -61,7 +61,9 @@ impl AuditSummary {
         let mut groups: BTreeMap<(String, String), AuditCounts> = BTreeMap::new();
         for pair in &change.pairs {
             let Some(object) = &pair.after else { continue };
-            if !has_pod_spec(&object.identity, policy) || policy.skips(object.namespace()) {
+            if pod_spec_pointer(&object.identity, policy).is_none()
+                || policy.skips(object.namespace())
+            {
                 continue;
             }
             let counts = groups

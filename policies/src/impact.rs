@@ -13,7 +13,7 @@ use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
 use crate::config::Policy;
 use crate::finding::Finding;
 use crate::object::{Identity, Object, same_value};
-use crate::podspec::{has_pod_spec, is_node_level};
+use crate::podspec::{is_node_level, pod_spec_pointer};
 use crate::quantity::format_total;
 use crate::record::{SectionState, SectionStatus, required_sections};
 use crate::resources::Class;
@@ -216,7 +216,7 @@ pub fn deploying_workload<'a>(
     let config_dir = dir(config)?;
     let mut workloads = change.pairs.iter().map(Pair::current).filter(|o| {
         !o.identity.is_config()
-            && has_pod_spec(&o.identity, policy)
+            && pod_spec_pointer(&o.identity, policy).is_some()
             && dir(o).is_some_and(|d| d == config_dir)
     });
     let first = workloads.next()?;

@@ -56,6 +56,11 @@ pub struct Identity {
 /// The kind given to documents that are not Kubernetes objects (agent and Helm values files).
 pub const CONFIG_KIND: &str = "Config";
 
+/// The API group of an `apiVersion` (`apps` of `apps/v1`; empty for the core group's `v1`).
+pub fn api_group(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(group, _)| group)
+}
+
 impl Identity {
     /// Reads the identity of a Kubernetes object, or names a plain config after its file.
     pub fn of(value: &Value, fallback_name: &str) -> Self {
@@ -82,9 +87,7 @@ impl Identity {
 
     /// The API group (`apps` of `apps/v1`; empty for the core group).
     pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map_or("", |(group, _)| group)
+        api_group(&self.api_version)
     }
 
     /// The key objects are paired by: the version does not matter, the group does.

@@ -10,14 +10,10 @@ use crate::config::Policy;
 use crate::object::Identity;
 use crate::yaml::escape_token;
 
-/// The JSON pointer of the pod spec in an object of this kind, if it has one.
-pub fn pod_spec_pointer(identity: &Identity, policy: &Policy) -> Option<String> {
-    pod_spec_path(identity.group(), &identity.kind, policy).map(str::to_owned)
-}
-
-/// Whether objects of this kind have a pod spec: the kinds the rules judge.
-pub fn has_pod_spec(identity: &Identity, policy: &Policy) -> bool {
-    pod_spec_path(identity.group(), &identity.kind, policy).is_some()
+/// The JSON pointer of the pod spec in an object of this kind, if it has one: the kinds the
+/// rules judge.
+pub fn pod_spec_pointer<'p>(identity: &Identity, policy: &'p Policy) -> Option<&'p str> {
+    pod_spec_path(identity.group(), &identity.kind, policy)
 }
 
 /// The JSON pointer of the pod spec in objects of `kind` in API `group` (empty for the core
@@ -34,11 +30,7 @@ pub fn pod_spec_path<'p>(group: &str, kind: &str, policy: &'p Policy) -> Option<
 }
 
 /// The JSON pointer of the pod spec in a built-in workload kind.
-pub fn builtin_pod_spec_pointer(identity: &Identity) -> Option<&'static str> {
-    builtin_path(identity.group(), &identity.kind)
-}
-
-fn builtin_path(group: &str, kind: &str) -> Option<&'static str> {
+pub fn builtin_path(group: &str, kind: &str) -> Option<&'static str> {
     match (group, kind) {
         ("", "Pod") => Some("/spec"),
         ("", "PodTemplate") => Some("/template/spec"),
@@ -175,6 +167,32 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn pod_specs_are_found_by_group_and_kind_built_in_or_named_by_the_policy() {
+        let policy = Policy::from_yaml(
+            "policy.yaml",
+            "podSpecPaths:\n  - group: example.com\n    kind: Workload\n    path: /spec/pod\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pod_spec_path("apps", "DaemonSet", &policy),
+            Some("/spec/template/spec")
+        );
+        assert_eq!(
+            pod_spec_path("example.com", "Workload", &policy),
+            Some("/spec/pod")
+        );
+        // The group is part of the kind: neither is another group's kind of the same name.
+        assert_eq!(pod_spec_path("example.com", "DaemonSet", &policy), None);
+        assert_eq!(pod_spec_path("other.io", "Workload", &policy), None);
+        assert_eq!(pod_spec_path("", "ConfigMap", &policy), None);
+        let identity = Identity::of(
+            &json!({"apiVersion": "example.com/v1", "kind": "Workload"}),
+            "",
+        );
+        assert_eq!(pod_spec_pointer(&identity, &policy), Some("/spec/pod"));
+    }
 
     #[test]
     fn lookup_finds_what_value_pointer_finds() {

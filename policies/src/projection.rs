@@ -18,8 +18,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::Value;
 
 use crate::config::Policy;
-use crate::object::Identity;
-use crate::podspec::{builtin_pod_spec_pointer, pod_spec_pointer};
+use crate::object::api_group;
+use crate::podspec::{builtin_path, pod_spec_path};
 
 /// Which objects are pruned, and how. Pruning only ever has to be consistent: two objects read
 /// with the same projection compare as they would in full, so a reader may prune less (the
@@ -57,15 +57,10 @@ impl<'p> Projection<'p> {
 
     /// The tokens of the pod spec's path for an object of this `apiVersion` and `kind`.
     pub fn pod_spec_path(&self, api_version: &str, kind: &str) -> Option<Vec<String>> {
-        let identity = Identity {
-            api_version: api_version.to_owned(),
-            kind: kind.to_owned(),
-            namespace: None,
-            name: String::new(),
-        };
+        let group = api_group(api_version);
         let pointer = match self.policy {
-            Some(policy) => pod_spec_pointer(&identity, policy)?,
-            None => builtin_pod_spec_pointer(&identity)?.to_owned(),
+            Some(policy) => pod_spec_path(group, kind, policy)?,
+            None => builtin_path(group, kind)?,
         };
         Some(
             pointer

@@ -117,13 +117,13 @@ pub fn owners(object: &Object, policy: &Policy) -> Vec<Owner> {
         // `resources: {limits, requests}` (Prometheus, OpenTelemetryCollector, ...).
         return config_owners(&object.value, &policy.resource_keys);
     };
-    let Some(spec) = lookup(&object.value, &spec_pointer) else {
+    let Some(spec) = lookup(&object.value, spec_pointer) else {
         return Vec::new();
     };
     containers(spec)
         .into_iter()
         .map(|c| {
-            let pointer = c.pointer(&spec_pointer);
+            let pointer = c.pointer(spec_pointer);
             let resources = child_pointer(&pointer, "resources");
             let mut slots = Vec::new();
             for (class, field) in [(Class::Limit, "limits"), (Class::Request, "requests")] {
