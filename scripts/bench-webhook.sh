@@ -79,16 +79,23 @@ wait_ready() {
 wait_ready "$WEBHOOK_PORT"
 wait_ready "$FLOOR_PORT"
 
-# Both must answer the bodies; the webhook denies the incident and allows the rest.
+# Both must answer the bodies; the webhook denies the incident and allows the rest. The
+# answers' sizes are reported: wrk shares the cores, and reading a longer answer costs it CPU.
+ANSWERS=$WORK/answers.tsv
+: >"$ANSWERS"
 for body in $BODIES; do
-    for port in "$WEBHOOK_PORT" "$FLOOR_PORT"; do
-        code=$(curl -sk -o "$WORK/answer.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    for server in webhook floor; do
+        if [ "$server" = webhook ]; then port=$WEBHOOK_PORT; else port=$FLOOR_PORT; fi
+        read -r code size < <(curl -sk -o "$WORK/answer.json" -w '%{http_code} %{size_download}\n' -X POST -H 'Content-Type: application/json' \
             --data-binary "@$WORK/corpus/review-$body.json" "https://127.0.0.1:$port/validate")
         [ "$code" = 200 ] || { echo "bench-webhook: port $port answered $code to review-$body" >&2; exit 1; }
+        printf '%s\t%s\t%s\n' "$body" "$server" "$size" >>"$ANSWERS"
     done
 done
 
 kib() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
+# CPU seconds (user + system) of the children line of bash's `times` ("0m1.234s 0m0.056s").
+cpu_seconds() { awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, part, "m"); t += part[1] * 60 + part[2] } print t }'; }
 IDLE_WEBHOOK=$(kib "$WEBHOOK_PID" VmRSS)
 IDLE_FLOOR=$(kib "$FLOOR_PID" VmRSS)
 
@@ -108,24 +115,27 @@ for body in $BODIES; do
                     close=0
                     [ "$mode" = new-connection ] && close=1
                     cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-                    line=$(BENCH_BODY="$WORK/corpus/review-$body.json" BENCH_CLOSE=$close \
+                    # `times` in the subshell reports wrk's CPU: the load generator's share of
+                    # the cores it has in common with the server.
+                    output=$({ BENCH_BODY="$WORK/corpus/review-$body.json" BENCH_CLOSE=$close \
                         wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout 10s \
-                        -s "$ROOT/scripts/bench/wrk-review.lua" "https://127.0.0.1:$port/validate" |
-                        sed -n 's/^RESULT //p')
+                        -s "$ROOT/scripts/bench/wrk-review.lua" "https://127.0.0.1:$port/validate"; times; })
+                    line=$(sed -n 's/^RESULT //p' <<<"$output")
                     [ -n "$line" ] || { echo "bench-webhook: wrk printed no result ($server $body $mode c=$c)" >&2; exit 1; }
+                    client_cpu=$(tail -n 1 <<<"$output" | cpu_seconds)
                     cpu_ticks=$(($(awk '{print $14 + $15}' "/proc/$pid/stat") - cpu_before))
                     peak=$(kib "$pid" VmHWM)
-                    echo "{\"server\":\"$server\",\"body\":\"$body\",\"mode\":\"$mode\",\"c\":$c,\"round\":$round,\"peak_kib\":$peak,\"cpu_ticks\":$cpu_ticks,\"wrk\":$line}" >>"$RESULTS"
-                    echo "   $server $body $mode c=$c round $round: $line peak=${peak}KiB cpu=${cpu_ticks} ticks" >&2
+                    echo "{\"server\":\"$server\",\"body\":\"$body\",\"mode\":\"$mode\",\"c\":$c,\"round\":$round,\"peak_kib\":$peak,\"cpu_ticks\":$cpu_ticks,\"client_cpu_s\":$client_cpu,\"wrk\":$line}" >>"$RESULTS"
+                    echo "   $server $body $mode c=$c round $round: $line peak=${peak}KiB cpu=${cpu_ticks} ticks wrk_cpu=${client_cpu}s" >&2
                 done
             done
         done
     done
 done
 
-python3 - "$RESULTS" "$IDLE_WEBHOOK" "$IDLE_FLOOR" "$(nproc)" "$(getconf CLK_TCK)" <<'EOF'
+python3 - "$RESULTS" "$IDLE_WEBHOOK" "$IDLE_FLOOR" "$(nproc)" "$(getconf CLK_TCK)" "$ANSWERS" <<'EOF'
 import json, statistics, sys
-path, idle_webhook, idle_floor, cores, tck = sys.argv[1:]
+path, idle_webhook, idle_floor, cores, tck, answers = sys.argv[1:]
 rows = [json.loads(line) for line in open(path)]
 runs = {}
 for r in rows:
@@ -133,6 +143,8 @@ for r in rows:
     r["rps"] = w["requests"] / (w["duration_us"] / 1e6)
     # Server CPU time (user + system) per request: less sensitive to a busy machine than req/s.
     r["cpu_us"] = r["cpu_ticks"] * 1e6 / int(tck) / max(w["requests"], 1)
+    # wrk's CPU per request, taken from the same two cores.
+    r["client_us"] = r["client_cpu_s"] * 1e6 / max(w["requests"], 1)
     runs.setdefault((r["body"], r["mode"], r["c"]), {}).setdefault(r["round"], {})[r["server"]] = r
 median = statistics.median
 def summary(rounds, server):
@@ -146,20 +158,23 @@ def summary(rounds, server):
         "errors": sum(r["wrk"]["errors"] for r in mine),
         "peak": max(r["peak_kib"] for r in mine) / 1024,
         "cpu": median(r["cpu_us"] for r in mine),
+        "client": median(r["client_us"] for r in mine),
     }
 def ratios(rounds):
-    """Per-round webhook/floor ratios of req/s, p99 and CPU per request, and their medians."""
+    """Per-round webhook/floor ratios of req/s, p99, and the server's and wrk's CPU per request,
+    and their medians."""
     both = [pair for pair in rounds.values() if "webhook" in pair and "floor" in pair]
     per = {
         "rps": [p["webhook"]["rps"] / p["floor"]["rps"] for p in both],
         "p99": [p["webhook"]["wrk"]["p99_us"] / max(p["floor"]["wrk"]["p99_us"], 1) for p in both],
         "cpu": [p["webhook"]["cpu_us"] / max(p["floor"]["cpu_us"], 1e-9) for p in both],
+        "client": [p["webhook"]["client_us"] / max(p["floor"]["client_us"], 1e-9) for p in both],
     }
     return {k: median(v) for k, v in per.items()}, per
 ms = lambda us: f"{us / 1000:7.2f}"
 print()
 print(f"webhook vs echo floor, TLS on loopback, {cores} cores shared with wrk; medians over rounds; latencies in ms")
-print(f"{'body':<8} {'mode':<15} {'c':>3} | {'server':<7} {'req/s':>9} {'p50':>7} {'p99':>7} {'p99.9':>7} {'errors':>6} {'peak MiB':>8} {'cpu us/req':>10} | {'rps ratio':>9} {'p99 ratio':>9} {'cpu ratio':>9}")
+print(f"{'body':<8} {'mode':<15} {'c':>3} | {'server':<7} {'req/s':>9} {'p50':>7} {'p99':>7} {'p99.9':>7} {'errors':>6} {'peak MiB':>8} {'cpu us/req':>10} {'wrk us/req':>10} | {'rps ratio':>9} {'p99 ratio':>9} {'cpu ratio':>9} {'wrk ratio':>9}")
 for k in sorted(runs):
     rounds = runs[k]
     for server in ("webhook", "floor"):
@@ -167,9 +182,11 @@ for k in sorted(runs):
         ratio = ""
         if server == "webhook":
             m, _ = ratios(rounds)
-            ratio = f"{m['rps']:9.2f} {m['p99']:9.2f} {m['cpu']:9.2f}"
-        print(f"{k[0]:<8} {k[1]:<15} {k[2]:>3} | {server:<7} {s['rps']:9.0f} {ms(s['p50'])} {ms(s['p99'])} {ms(s['p999'])} {s['errors']:>6} {s['peak']:8.1f} {s['cpu']:10.0f} | {ratio}")
+            ratio = f"{m['rps']:9.2f} {m['p99']:9.2f} {m['cpu']:9.2f} {m['client']:9.2f}"
+        print(f"{k[0]:<8} {k[1]:<15} {k[2]:>3} | {server:<7} {s['rps']:9.0f} {ms(s['p50'])} {ms(s['p99'])} {ms(s['p999'])} {s['errors']:>6} {s['peak']:8.1f} {s['cpu']:10.0f} {s['client']:10.0f} | {ratio}")
 print()
+sizes = [line.split("\t") for line in open(answers).read().splitlines()]
+print("answer bytes: " + ", ".join(f"{body} {server} {size}" for body, server, size in sizes))
 print(f"idle RSS: webhook {int(idle_webhook) / 1024:.1f} MiB (target < 20), floor {int(idle_floor) / 1024:.1f} MiB")
 peak64 = [r["peak_kib"] / 1024 for r in rows if r["server"] == "webhook" and r["c"] == 64]
 if peak64:
