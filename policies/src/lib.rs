@@ -229,24 +229,34 @@ pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
     for pair in &change.pairs {
         by_identity.entry(pair.identity()).or_insert(pair);
     }
-    let mut findings = Vec::new();
-    let mut exemptions = Vec::new();
-    for mut finding in raw.into_iter().flatten() {
-        let Some(severity) = policy.level(finding.rule).apply(finding.severity) else {
-            continue;
-        };
-        finding.severity = severity;
+    // Each finding is leveled and checked for exemptions on its own, which on a large change
+    // set is spread over the cores like the rules (order kept): an audit of thousands of
+    // findings spent a tenth of its time after parsing here, looking up objects no longer in
+    // the cache.
+    let judge = |mut finding: Finding| {
+        finding.severity = policy.level(finding.rule).apply(finding.severity)?;
         let object = by_identity.get(&finding.object).map(|pair| pair.current());
-        if let Some(used) =
-            object.and_then(|o| exemption::exemption_for(&finding, o, policy, today))
-        {
-            if !exemptions.contains(&used) {
-                exemptions.push(used);
-            }
-            continue;
+        Some(
+            match object.and_then(|o| exemption::exemption_for(&finding, o, policy, today)) {
+                Some(used) => Judged::Exempted(used),
+                None => Judged::Kept(finding),
+            },
+        )
+    };
+    let judged: Vec<Judged> = if change.pairs.len() >= change::PARALLEL_MIN_PAIRS {
+        raw.into_par_iter().flatten().filter_map(judge).collect()
+    } else {
+        raw.into_iter().flatten().filter_map(judge).collect()
+    };
+    let mut findings = Vec::with_capacity(judged.len());
+    let mut used = Vec::new();
+    for judged in judged {
+        match judged {
+            Judged::Kept(finding) => findings.push(finding),
+            Judged::Exempted(exemption) => used.push(exemption),
         }
-        findings.push(finding);
     }
+    let exemptions = first_of_each(used);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     impact.record = impact::RecordStatus::of(change, policy, &findings);
     Report {
@@ -256,6 +266,29 @@ pub fn check_on(change: &ChangeSet, policy: &Policy, today: &str) -> Report {
         exemptions,
         audit: None,
     }
+}
+
+/// A finding after the policy's levels and exemptions.
+enum Judged {
+    /// Reported.
+    Kept(Finding),
+    /// Suppressed by this exemption.
+    Exempted(report::ExemptionUse),
+}
+
+/// The exemptions used, each once, in the order of first use. Looked up in a set: an audit
+/// of a fleet with exempt namespaces uses one exemption per object, and a scan of the list
+/// per use made 50,000 objects take 21 times as long as 5,000.
+fn first_of_each(used: Vec<report::ExemptionUse>) -> Vec<report::ExemptionUse> {
+    let mut seen = std::collections::HashSet::with_capacity(used.len());
+    let first: Vec<bool> = used
+        .iter()
+        .map(|exemption| seen.insert(exemption))
+        .collect();
+    used.into_iter()
+        .zip(first)
+        .filter_map(|(exemption, first)| first.then_some(exemption))
+        .collect()
 }
 
 /// Judges the current state only: every object of `current` as if it were new, plus the audit
@@ -337,6 +370,86 @@ mod tests {
         assert_same_objects(&sides(|p| p.before.as_ref()), &parsed(&before));
         // The copy is named after the after file, not the before file it was read from.
         assert_same_objects(&sides(|p| p.after.as_ref()), &parsed(&after));
+    }
+
+    #[test]
+    fn exemptions_are_listed_once_in_the_order_of_first_use() {
+        let used = |rule: &str, name: &str| report::ExemptionUse {
+            rule: rule.to_owned(),
+            object: Object::detached(serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name}
+            }))
+            .identity,
+            source: "namespace".to_owned(),
+            reason: None,
+            expires: None,
+        };
+        let listed = first_of_each(vec![
+            used("limits-missing", "b"),
+            used("limits-missing", "a"),
+            used("limits-missing", "b"),
+            used("blast-radius-rollout", "b"),
+            used("limits-missing", "a"),
+        ]);
+        assert_eq!(
+            listed,
+            [
+                used("limits-missing", "b"),
+                used("limits-missing", "a"),
+                used("blast-radius-rollout", "b"),
+            ]
+        );
+    }
+
+    /// Enough objects for the parallel path: every finding is leveled and exempted as the
+    /// policy says, and the report keeps pair order for exemptions.
+    #[test]
+    fn a_large_change_set_applies_levels_and_exemptions_to_every_finding() {
+        let policy = Policy::from_yaml(
+            "policy.yaml",
+            "rules: {blast-radius-rollout: off}\n\
+             exemptions: {namespaces: {even: [limits-missing]}}\n",
+        )
+        .unwrap();
+        let objects: Vec<Object> = (0..2 * change::PARALLEL_MIN_PAIRS)
+            .map(|index| {
+                let namespace = if index % 2 == 0 { "even" } else { "odd" };
+                Object::detached(serde_json::json!({
+                    "apiVersion": "apps/v1",
+                    "kind": "DaemonSet",
+                    "metadata": {"name": format!("agent-{index:03}"), "namespace": namespace},
+                    "spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "a"}]}}}
+                }))
+            })
+            .collect();
+        let change = ChangeSet::new(Vec::new(), objects, &policy);
+        let report = check_on(&change, &policy, "2026-01-01");
+        let objects_of = |rule: &str| -> Vec<String> {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.object.name.clone())
+                .collect()
+        };
+        assert!(objects_of("blast-radius-rollout").is_empty());
+        let mut flagged = objects_of("limits-missing");
+        flagged.dedup();
+        let odd: Vec<String> = (0..2 * change::PARALLEL_MIN_PAIRS)
+            .filter(|index| index % 2 == 1)
+            .map(|index| format!("agent-{index:03}"))
+            .collect();
+        assert_eq!(flagged, odd);
+        let exempted: Vec<&str> = report
+            .exemptions
+            .iter()
+            .map(|used| used.object.name.as_str())
+            .collect();
+        let even: Vec<String> = (0..2 * change::PARALLEL_MIN_PAIRS)
+            .filter(|index| index % 2 == 0)
+            .map(|index| format!("agent-{index:03}"))
+            .collect();
+        assert_eq!(exempted, even);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::impact::Impact;
 use crate::object::Identity;
 
 /// An exemption that suppressed a finding, reported so that no exemption is silent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ExemptionUse {
     /// The rule that was not applied.
     pub rule: String,
