@@ -4,6 +4,7 @@
 //! manifests in their directories (LimitRanges and the workload an agent config belongs to live
 //! next to it). Blobs are read in one `git cat-file --batch` call per side.
 
+use std::collections::HashSet;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -66,24 +67,22 @@ pub fn read_refs(
         .filter(|c| c.old.iter().chain(&c.new).any(|p| is_manifest_path(p)))
         .collect();
 
-    let dirs: Vec<String> = changed
+    // Sets, not lists: every file of both trees is looked up in them, and a scan per file
+    // made a pull request that touches thousands of files quadratic.
+    fn dir_of(path: &str) -> &str {
+        path.rsplit_once('/').map_or("", |(dir, _)| dir)
+    }
+    let dirs: HashSet<&str> = changed
         .iter()
         .flat_map(|c| c.old.iter().chain(&c.new))
-        .map(|p| {
-            p.rsplit_once('/')
-                .map_or(String::new(), |(dir, _)| dir.to_owned())
-        })
+        .map(|p| dir_of(p))
         .collect();
     let neighbours = |rev: &str| -> Result<Vec<String>> {
         let listing = git(repo, &["ls-tree", "-r", "-z", "--name-only", rev])?;
         Ok(listing
             .split(|b| *b == 0)
             .filter_map(|p| std::str::from_utf8(p).ok())
-            .filter(|p| is_manifest_path(p))
-            .filter(|p| {
-                let dir = p.rsplit_once('/').map_or("", |(dir, _)| dir);
-                dirs.iter().any(|d| d == dir)
-            })
+            .filter(|p| is_manifest_path(p) && dirs.contains(dir_of(p)))
             .map(str::to_owned)
             .collect())
     };
@@ -99,15 +98,18 @@ pub fn read_refs(
             after.push((new.clone(), new.clone()));
         }
     }
+    let mut read_before: HashSet<String> = before.iter().map(|(path, _)| path.clone()).collect();
+    // A path that a changed file has at head is already paired: its base side is the file it
+    // was changed or renamed from.
+    read_before.extend(changed.iter().filter_map(|c| c.new.clone()));
     for path in neighbours(base)? {
-        if !before.iter().any(|(p, _)| *p == path)
-            && !changed.iter().any(|c| c.new.as_deref() == Some(&path))
-        {
+        if read_before.insert(path.clone()) {
             before.push((path.clone(), path));
         }
     }
+    let mut read_after: HashSet<String> = after.iter().map(|(path, _)| path.clone()).collect();
     for path in neighbours(head)? {
-        if !after.iter().any(|(p, _)| *p == path) {
+        if read_after.insert(path.clone()) {
             after.push((path.clone(), path));
         }
     }
