@@ -56,10 +56,13 @@ EXEMPT_POLICY=$WORK/exempt-namespaces.yaml
         sed 's/.*/    &: [limits-missing, blast-radius-rollout]/'
 } >"$EXEMPT_POLICY"
 
+# Every report format written in one run (text to stdout): linearity of the renderers.
+EVERY_FORMAT="--output json=/dev/null --output markdown=/dev/null --output html=/dev/null --output sarif=/dev/null --output junit=/dev/null --output github=/dev/null"
+
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB" >&2
 # changelint and Checkov exit 1 when they find problems (the corpus has some); the raw parse
 # must exit 0.
-INTERLEAVE=(python3 "$ROOT/scripts/bench/interleave.py" --findings-exit audit/ --findings-exit audit-exempt/ --findings-exit check/ --findings-exit checkov/)
+INTERLEAVE=(python3 "$ROOT/scripts/bench/interleave.py" --findings-exit audit/ --findings-exit audit-exempt/ --findings-exit audit-every-format/ --findings-exit check/ --findings-exit checkov/)
 "${INTERLEAVE[@]}" --rounds "$RUNS" --out "$WORK/cli.json" \
     "raw-parse/$OBJECTS=$BIN/raw-parse $SMALL_DIR/before" \
     "audit/$OBJECTS=$BIN/changelint audit $SMALL_DIR/before" \
@@ -67,13 +70,15 @@ INTERLEAVE=(python3 "$ROOT/scripts/bench/interleave.py" --findings-exit audit/ -
     "check/$OBJECTS=$BIN/changelint check --before $SMALL_DIR/before --after $SMALL_DIR/after" \
     "raw-parse-tree/$OBJECTS=$BIN/raw-parse --tree $SMALL_DIR/before" \
     "raw-parse-1-core/$OBJECTS=$BIN/raw-parse --threads 1 $SMALL_DIR/before" \
-    "audit-exempt/$OBJECTS=$BIN/changelint audit --policy $EXEMPT_POLICY $SMALL_DIR/before" 2>&1 | grep -v '^raw-parse:' >&2
+    "audit-exempt/$OBJECTS=$BIN/changelint audit --policy $EXEMPT_POLICY $SMALL_DIR/before" \
+    "audit-every-format/$OBJECTS=$BIN/changelint audit $EVERY_FORMAT $SMALL_DIR/before" 2>&1 | grep -v '^raw-parse:' >&2
 "${INTERLEAVE[@]}" --rounds "$(( (RUNS + 1) / 2 ))" --out "$WORK/cli-large.json" \
     "raw-parse/$LARGE=$BIN/raw-parse $LARGE_DIR/before" \
     "audit/$LARGE=$BIN/changelint audit $LARGE_DIR/before" \
     "raw-parse-both/$LARGE=$BIN/raw-parse $LARGE_DIR/before $LARGE_DIR/after" \
     "check/$LARGE=$BIN/changelint check --before $LARGE_DIR/before --after $LARGE_DIR/after" \
-    "audit-exempt/$LARGE=$BIN/changelint audit --policy $EXEMPT_POLICY $LARGE_DIR/before" 2>&1 | grep -v '^raw-parse:' >&2
+    "audit-exempt/$LARGE=$BIN/changelint audit --policy $EXEMPT_POLICY $LARGE_DIR/before" \
+    "audit-every-format/$LARGE=$BIN/changelint audit $EVERY_FORMAT $LARGE_DIR/before" 2>&1 | grep -v '^raw-parse:' >&2
 
 if [ "$WITH_CHECKOV" = 1 ]; then
     "${INTERLEAVE[@]}" --rounds "$CHECKOV_RUNS" --warmup 0 --out "$WORK/checkov.json" \
@@ -110,6 +115,7 @@ ratio(f"audit/{small} : raw-parse-tree/{small}", f"audit/{small}", f"raw-parse-t
 ratio(f"audit/{large} : audit/{small}", f"audit/{large}", f"audit/{small}", 11 * int(large) / int(small) / 10)
 ratio(f"check/{large} : check/{small}", f"check/{large}", f"check/{small}", 11 * int(large) / int(small) / 10)
 ratio(f"audit-exempt/{large} : audit-exempt/{small}", f"audit-exempt/{large}", f"audit-exempt/{small}", 11 * int(large) / int(small) / 10)
+ratio(f"audit-every-format/{large} : audit-every-format/{small}", f"audit-every-format/{large}", f"audit-every-format/{small}", 11 * int(large) / int(small) / 10)
 ratio(f"raw-parse/{large} : raw-parse/{small}", f"raw-parse/{large}", f"raw-parse/{small}")
 ratio(f"raw-parse-tree/{small} : raw-parse/{small}", f"raw-parse-tree/{small}", f"raw-parse/{small}")
 ratio(f"raw-parse-1-core/{small} : raw-parse/{small}", f"raw-parse-1-core/{small}", f"raw-parse/{small}")

@@ -15,6 +15,8 @@
 //! The schema GitLab and Jenkins read is the de-facto Ant/Surefire one
 //! (<https://github.com/testmoapp/junitxml>).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -44,14 +46,21 @@ pub fn junit(report: &Report) -> String {
     let mut suites = String::new();
     let (mut total_tests, mut total_failures) = (0, 0);
     for rule in rules {
+        // Cases in the order their object first appears, found through a map: a scan of the
+        // cases per finding made a fleet audit's report quadratic (50,000 objects took 24
+        // times as long as 5,000).
         let mut cases: Vec<Case<'_>> = Vec::new();
+        let mut case_of: HashMap<&Identity, usize> = HashMap::new();
         for finding in report.findings.iter().filter(|f| f.rule == rule) {
-            match cases.iter_mut().find(|c| *c.object == finding.object) {
-                Some(case) => case.findings.push(finding),
-                None => cases.push(Case {
-                    object: &finding.object,
-                    findings: vec![finding],
-                }),
+            match case_of.entry(&finding.object) {
+                Entry::Occupied(index) => cases[*index.get()].findings.push(finding),
+                Entry::Vacant(slot) => {
+                    slot.insert(cases.len());
+                    cases.push(Case {
+                        object: &finding.object,
+                        findings: vec![finding],
+                    });
+                }
             }
         }
         let failures = cases
