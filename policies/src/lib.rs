@@ -40,10 +40,11 @@ pub use object::{Identity, Object};
 pub use report::Report;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use impact::Impact;
 use projection::Projection;
-use yaml::Limits;
+use yaml::{LineMap, Limits};
 
 /// Reads both sides of a change from files into a change set.
 pub fn load_change(
@@ -116,7 +117,7 @@ pub fn load_change(
 /// The objects of `file` read from a file with the same bytes and pairing path: the same
 /// objects, with `file`'s display path.
 fn copies_for<'a>(objects: &'a [Object], file: &SourceFile) -> impl Iterator<Item = Object> + 'a {
-    let path: std::sync::Arc<str> = file.path.as_str().into();
+    let path: Arc<str> = file.path.as_str().into();
     objects.iter().map(move |object| {
         let mut copy = object.clone();
         if let Some(origin) = &mut copy.origin {
@@ -164,9 +165,24 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
                     line: e.line.and_then(|l| side.original_line(l as usize)),
                     message: e.message,
                 })?;
+            // The items of a `kind: List` share their document's line map: it is remapped
+            // once and shared again (a copy per item made a List quadratic in time and memory).
+            let remap = |lines: &mut LineMap| lines.remap(|line| side.original_line(line as usize));
+            let mut shared: Option<(Arc<LineMap>, Arc<LineMap>)> = None;
             for mut object in objects {
-                std::sync::Arc::make_mut(&mut object.lines)
-                    .remap(|line| side.original_line(line as usize));
+                match &shared {
+                    Some((read, real)) if Arc::ptr_eq(read, &object.lines) => {
+                        object.lines = real.clone();
+                    }
+                    _ if Arc::strong_count(&object.lines) == 1 => {
+                        remap(Arc::make_mut(&mut object.lines));
+                    }
+                    _ => {
+                        let read = object.lines.clone();
+                        remap(Arc::make_mut(&mut object.lines));
+                        shared = Some((read, object.lines.clone()));
+                    }
+                }
                 out.push(object);
             }
         }
