@@ -388,6 +388,51 @@ mod tests {
         assert_same_objects(&sides(|p| p.after.as_ref()), &parsed(&after));
     }
 
+    /// A diff that adds a `kind: List` after an existing document: every item, and the
+    /// document before it, points at its own line of the real file.
+    #[test]
+    fn list_items_of_a_diff_point_at_their_real_lines() {
+        let diff = "\
+diff --git a/apps.yaml b/apps.yaml
+--- a/apps.yaml
++++ b/apps.yaml
+@@ -5,4 +5,15 @@
+ apiVersion: v1
+ kind: ConfigMap
+ metadata:
+   name: settings
++---
++apiVersion: v1
++kind: List
++items:
++- apiVersion: v1
++  kind: Pod
++  metadata: {name: first}
++- apiVersion: v1
++  kind: Pod
++  metadata:
++    name: second
+";
+        let change = load_diff("change.diff", diff, &Policy::default()).unwrap();
+        let lines: Vec<(String, Option<u32>)> = change
+            .pairs
+            .iter()
+            .filter_map(|pair| pair.after.as_ref())
+            .map(|object| {
+                let (_, line) = object.locate("/metadata");
+                (object.identity.name.clone(), line)
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("settings".to_owned(), Some(7)),
+                ("first".to_owned(), Some(15)),
+                ("second".to_owned(), Some(18)),
+            ]
+        );
+    }
+
     #[test]
     fn exemptions_are_listed_once_in_the_order_of_first_use() {
         let used = |rule: &str, name: &str| report::ExemptionUse {
