@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::config::Policy;
 use crate::object::{Identity, Object, same_value};
-use crate::podspec::ContainerList;
+use crate::podspec::{ContainerList, pod_spec_pointer};
 use crate::quantity::Quantity;
 use crate::record::ChangeRecord;
 use crate::resources::{Class, Owner, Slot, owners};
@@ -383,6 +383,35 @@ fn pair_indices(before: &[Object], after: &[Object]) -> Vec<(Option<usize>, Opti
     pairs
 }
 
+/// The directory of the file an object was read from (`""` at the root of the tree).
+fn directory(object: &Object) -> Option<&str> {
+    let file = &object.origin.as_ref()?.file;
+    Some(file.rsplit_once(['/', '\\']).map_or("", |(dir, _)| dir))
+}
+
+/// Per directory, the pair of its one workload (an object with a pod spec), or `None` when it
+/// holds several; empty when no pair is a config, the only kind that asks. Built once: looking
+/// for each config's workload among all pairs made a tree of many configs quadratic.
+fn workloads_by_directory(pairs: &[Pair], policy: &Policy) -> HashMap<String, Option<usize>> {
+    let mut by_directory: HashMap<String, Option<usize>> = HashMap::new();
+    if !pairs.iter().any(|pair| pair.current().identity.is_config()) {
+        return by_directory;
+    }
+    for (index, pair) in pairs.iter().enumerate() {
+        let object = pair.current();
+        if object.identity.is_config() || pod_spec_pointer(&object.identity, policy).is_none() {
+            continue;
+        }
+        if let Some(directory) = directory(object) {
+            by_directory
+                .entry(directory.to_owned())
+                .and_modify(|one| *one = None)
+                .or_insert(Some(index));
+        }
+    }
+    by_directory
+}
+
 /// Default limits and requests a LimitRange gives containers of its namespace.
 #[derive(Debug, Clone)]
 pub struct LimitRangeDefault {
@@ -440,24 +469,44 @@ pub fn limit_range_defaults<'a>(
 pub struct ChangeSet {
     /// Objects before and after.
     pub pairs: Vec<Pair>,
-    /// Container defaults from LimitRanges in the after tree.
-    pub limit_ranges: Vec<LimitRangeDefault>,
+    /// Container defaults from LimitRanges in the after tree, by namespace, in tree order.
+    pub limit_ranges: HashMap<String, Vec<LimitRangeDefault>>,
     /// The fleet, when the caller knows it (`--inventory`).
     pub inventory: Option<Inventory>,
     /// The change record (`--record`, or a pull request's body), when there is one.
     pub record: Option<ChangeRecord>,
+    /// When the change holds a config: per directory, the pair of the one workload in it, or
+    /// `None` when it holds several (see [`ChangeSet::deploying_workload`]).
+    workloads_by_directory: HashMap<String, Option<usize>>,
 }
 
 impl ChangeSet {
     /// Builds a change set from the objects of both sides.
     pub fn new(before: Vec<Object>, after: Vec<Object>, policy: &Policy) -> Self {
-        let limit_ranges = limit_range_defaults(after.iter());
+        let mut limit_ranges: HashMap<String, Vec<LimitRangeDefault>> = HashMap::new();
+        for default in limit_range_defaults(after.iter()) {
+            limit_ranges
+                .entry(default.namespace.clone())
+                .or_default()
+                .push(default);
+        }
+        let pairs = pair_objects(before, after, policy);
+        let workloads_by_directory = workloads_by_directory(&pairs, policy);
         Self {
-            pairs: pair_objects(before, after, policy),
+            pairs,
             limit_ranges,
             inventory: None,
             record: None,
+            workloads_by_directory,
         }
+    }
+
+    /// The one workload in the same directory as a config file, if there is exactly one: an
+    /// agent config reaches what the workload next to it reaches (`log-shipper/config.yaml`
+    /// next to `log-shipper/daemonset.yaml`), and a record may name either.
+    pub fn deploying_workload(&self, config: &Object) -> Option<&Object> {
+        let pair = (*self.workloads_by_directory.get(directory(config)?)?)?;
+        Some(self.pairs[pair].current())
     }
 
     /// Changed pairs whose limits or requests differ: what the record must speak of.
@@ -505,7 +554,8 @@ impl ChangeSet {
             .map(|(_, info)| info.nodes)
     }
 
-    /// The LimitRange default for a namespace, class and resource, if any.
+    /// The LimitRange default for a namespace, class and resource, if any (the first in tree
+    /// order).
     pub fn limit_range_default(
         &self,
         namespace: &str,
@@ -513,8 +563,9 @@ impl ChangeSet {
         resource: &str,
     ) -> Option<&LimitRangeDefault> {
         self.limit_ranges
+            .get(namespace)?
             .iter()
-            .find(|d| d.namespace == namespace && d.class == class && d.resource == resource)
+            .find(|d| d.class == class && d.resource == resource)
     }
 }
 

@@ -148,7 +148,9 @@ impl Impact {
             }
             let current = pair.current();
             let deployed_by = if current.identity.is_config() {
-                deploying_workload(change, current, policy).map(|w| w.identity.clone())
+                change
+                    .deploying_workload(current)
+                    .map(|w| w.identity.clone())
             } else {
                 None
             };
@@ -171,7 +173,7 @@ impl Impact {
 fn reach(change: &ChangeSet, pair: &Pair, policy: &Policy) -> Option<Reach> {
     let object = pair.after.as_ref().or(pair.before.as_ref())?;
     if object.identity.is_config() {
-        let workload = deploying_workload(change, object, policy)?;
+        let workload = change.deploying_workload(object)?;
         return workload_reach(change, workload, policy);
     }
     workload_reach(change, object, policy)

@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use impact::Impact;
 use projection::Projection;
-use yaml::{LineMap, Limits};
+use yaml::{Limits, LineMap};
 
 /// Reads both sides of a change from files into a change set.
 pub fn load_change(

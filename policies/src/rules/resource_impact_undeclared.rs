@@ -4,7 +4,6 @@
 use crate::change::{ChangeSet, DeltaKind, Pair};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
-use crate::impact::deploying_workload;
 use crate::record::{declares_no_change, mentions};
 use crate::resources::Class;
 use crate::rule::{Rule, RuleMeta, TEMPLATE_HINT, record_finding};
@@ -47,7 +46,7 @@ api: memory limit 512Mi -> 1Gi. No other resource changes.
 }
 
 /// Names a record may use for a changed object.
-fn candidate_names(change: &ChangeSet, pair: &Pair, policy: &Policy) -> Vec<String> {
+fn candidate_names(change: &ChangeSet, pair: &Pair) -> Vec<String> {
     let object = pair.current();
     let mut names = Vec::new();
     if !object.identity.is_config() {
@@ -72,7 +71,7 @@ fn candidate_names(change: &ChangeSet, pair: &Pair, policy: &Policy) -> Vec<Stri
         }
     }
     if object.identity.is_config() {
-        if let Some(workload) = deploying_workload(change, object, policy) {
+        if let Some(workload) = change.deploying_workload(object) {
             names.push(workload.identity.name.clone());
         }
     }
@@ -103,7 +102,7 @@ impl Rule for ResourceImpactUndeclared {
         }
         let says_none = declares_no_change(&section.text);
         for pair in change.resource_changes(policy) {
-            let named = candidate_names(change, pair, policy)
+            let named = candidate_names(change, pair)
                 .iter()
                 .any(|n| mentions(&section.text, n));
             let removed: Vec<String> = pair
