@@ -168,19 +168,20 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
             // The items of a `kind: List` share their document's line map: it is remapped
             // once and shared again (a copy per item made a List quadratic in time and memory).
             let remap = |lines: &mut LineMap| lines.remap(|line| side.original_line(line as usize));
+            // (the document's map as read, the same map remapped)
             let mut shared: Option<(Arc<LineMap>, Arc<LineMap>)> = None;
             for mut object in objects {
                 match &shared {
-                    Some((read, real)) if Arc::ptr_eq(read, &object.lines) => {
-                        object.lines = real.clone();
+                    Some((as_read, remapped)) if Arc::ptr_eq(as_read, &object.lines) => {
+                        object.lines = remapped.clone();
                     }
                     _ if Arc::strong_count(&object.lines) == 1 => {
                         remap(Arc::make_mut(&mut object.lines));
                     }
                     _ => {
-                        let read = object.lines.clone();
+                        let as_read = object.lines.clone();
                         remap(Arc::make_mut(&mut object.lines));
-                        shared = Some((read, object.lines.clone()));
+                        shared = Some((as_read, object.lines.clone()));
                     }
                 }
                 out.push(object);
