@@ -69,9 +69,6 @@ pub fn read_refs(
 
     // Sets, not lists: every file of both trees is looked up in them, and a scan per file
     // made a pull request that touches thousands of files quadratic.
-    fn dir_of(path: &str) -> &str {
-        path.rsplit_once('/').map_or("", |(dir, _)| dir)
-    }
     let dirs: HashSet<&str> = changed
         .iter()
         .flat_map(|c| c.old.iter().chain(&c.new))
@@ -117,6 +114,11 @@ pub fn read_refs(
         cat_files(repo, base, &before, true)?,
         cat_files(repo, head, &after, false)?,
     ))
+}
+
+/// The directory of a repository path (`""` at the root).
+fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// `git diff --name-status -z` output: `M\0path\0`, `R100\0old\0new\0`, ...
