@@ -16,12 +16,14 @@
 //! comments, nor link reference definitions.
 //!
 //! On top of that the module offers the small text predicates the rules need
-//! ([`is_placeholder_text`], [`declares_no_change`], [`mentions`]) and a
+//! ([`is_placeholder_text`], [`declares_no_change`], [`mentioned`]) and a
 //! reader for the pull-request body in a GitHub event payload
 //! ([`pull_request_body`]).
 //!
 //! Nothing here can fail on Markdown input: Markdown has no syntax errors,
 //! every input is some document.
+
+use std::collections::HashMap;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use serde::{Deserialize, Serialize};
@@ -595,29 +597,72 @@ pub fn is_placeholder_text(text: &str) -> bool {
     remove_html_comments(text).lines().all(is_placeholder_line)
 }
 
-/// Case-insensitive (ASCII) search for a workload/config name as a whole
-/// token: `-` and `_` count as part of names, so `log-shipper` matches "the
-/// `log-shipper` agent" and "ns/log-shipper." but not "log-shipper-v2"
-/// or "my-log-shipper". An empty needle matches nothing.
-pub fn mentions(text: &str, needle: &str) -> bool {
-    let (hay, pat) = (text.as_bytes(), needle.as_bytes());
-    if pat.is_empty() || pat.len() > hay.len() {
-        return false;
-    }
-    let is_name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
-    (0..=hay.len() - pat.len()).any(|i| {
-        let Some(window) = hay.get(i..i + pat.len()) else {
-            return false;
-        };
-        if !window.eq_ignore_ascii_case(pat) {
-            return false;
+/// Which of `names` the text mentions, in one pass over it: a case-insensitive (ASCII)
+/// search for each name as a whole token. `-` and `_` count as part of names, so
+/// `log-shipper` is mentioned by "the `log-shipper` agent" and "ns/log-shipper." but not by
+/// "log-shipper-v2" or "my-log-shipper". An empty name is never mentioned.
+///
+/// One automaton over every name rather than a scan of the text per name: a record that
+/// names each of thousands of changed workloads made the scans quadratic.
+pub fn mentioned(text: &str, names: &[&str]) -> Vec<bool> {
+    // Each distinct name (ignoring ASCII case) is searched once: many workloads share a
+    // directory or a file stem, and a pattern per occurrence multiplied the matches.
+    let mut distinct: Vec<String> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    let pattern_of: Vec<Option<usize>> = names
+        .iter()
+        .map(|name| {
+            (!name.is_empty()).then(|| {
+                let key = name.to_ascii_lowercase();
+                *index_of.entry(key).or_insert_with_key(|key| {
+                    distinct.push(key.clone());
+                    distinct.len() - 1
+                })
+            })
+        })
+        .collect();
+    let mut found = vec![false; distinct.len()];
+    let automaton = |patterns: &[String]| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(patterns)
+    };
+    match automaton(&distinct) {
+        Ok(all) => mark_mentions(&all, text, |pattern| pattern, &mut found),
+        // Past the automaton's size limit (far beyond any real change): one name at a time.
+        Err(_) => {
+            for (pattern, name) in distinct.iter().enumerate() {
+                if let Ok(one) = automaton(std::slice::from_ref(name)) {
+                    mark_mentions(&one, text, |_| pattern, &mut found);
+                }
+            }
         }
-        let (Some(before), Some(after)) = (text.get(..i), text.get(i + pat.len()..)) else {
-            return false;
+    }
+    pattern_of
+        .into_iter()
+        .map(|pattern| pattern.is_some_and(|p| found[p]))
+        .collect()
+}
+
+/// Marks `found[name_of(pattern)]` for every match of `automaton` in `text` that stands as a
+/// whole token.
+fn mark_mentions(
+    automaton: &aho_corasick::AhoCorasick,
+    text: &str,
+    name_of: impl Fn(usize) -> usize,
+    found: &mut [bool],
+) {
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    for hit in automaton.find_overlapping_iter(text) {
+        let (Some(before), Some(after)) = (text.get(..hit.start()), text.get(hit.end()..)) else {
+            continue;
         };
-        !before.chars().next_back().is_some_and(is_name_char)
+        if !before.chars().next_back().is_some_and(is_name_char)
             && !after.chars().next().is_some_and(is_name_char)
-    })
+        {
+            found[name_of(hit.pattern().as_usize())] = true;
+        }
+    }
 }
 
 /// Splits prose into sentences: lines, `;`, and `.`/`!`/`?` followed by a space.
@@ -1173,8 +1218,20 @@ revert
             ("élog-shipper", "log-shipper", false),
         ];
         for (text, needle, expected) in cases {
-            assert_eq!(mentions(text, needle), expected, "{needle:?} in {text:?}");
+            assert_eq!(
+                mentioned(text, &[needle]),
+                [expected],
+                "{needle:?} in {text:?}"
+            );
         }
+        // Several names at once: each is judged on its own, duplicates and overlaps included.
+        assert_eq!(
+            mentioned(
+                "Raised log-shipper-v2 and API limits.",
+                &["log-shipper", "log-shipper-v2", "", "api", "shipper", "api"]
+            ),
+            [false, true, false, true, false, true]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::change::{ChangeSet, DeltaKind, Pair};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
-use crate::record::{declares_no_change, mentions};
+use crate::record::{declares_no_change, mentioned};
 use crate::resources::Class;
 use crate::rule::{Rule, RuleMeta, TEMPLATE_HINT, record_finding};
 
@@ -101,10 +101,17 @@ impl Rule for ResourceImpactUndeclared {
             return; // resource-impact-missing reports it
         }
         let says_none = declares_no_change(&section.text);
-        for pair in change.resource_changes(policy) {
-            let named = candidate_names(change, pair)
-                .iter()
-                .any(|n| mentions(&section.text, n));
+        let pairs: Vec<&Pair> = change.resource_changes(policy).collect();
+        let names: Vec<Vec<String>> = pairs
+            .iter()
+            .map(|pair| candidate_names(change, pair))
+            .collect();
+        let all_names: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+        let found = mentioned(&section.text, &all_names);
+        let mut first_name = 0;
+        for (pair, names) in pairs.into_iter().zip(&names) {
+            let named = found[first_name..first_name + names.len()].contains(&true);
+            first_name += names.len();
             let removed: Vec<String> = pair
                 .resource_deltas()
                 .iter()
