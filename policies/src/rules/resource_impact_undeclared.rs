@@ -102,16 +102,21 @@ impl Rule for ResourceImpactUndeclared {
         }
         let says_none = declares_no_change(&section.text);
         let pairs: Vec<&Pair> = change.resource_changes(policy).collect();
-        let names: Vec<Vec<String>> = pairs
+        // Every pair's names are looked for in one pass; each pair owns a run of the results.
+        let names_per_pair: Vec<Vec<String>> = pairs
             .iter()
             .map(|pair| candidate_names(change, pair))
             .collect();
-        let all_names: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
-        let found = mentioned(&section.text, &all_names);
-        let mut first_name = 0;
-        for (pair, names) in pairs.into_iter().zip(&names) {
-            let named = found[first_name..first_name + names.len()].contains(&true);
-            first_name += names.len();
+        let all_names: Vec<&str> = names_per_pair
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let mentions = mentioned(&section.text, &all_names);
+        let mut run_start = 0;
+        for (pair, names) in pairs.into_iter().zip(&names_per_pair) {
+            let declared = mentions[run_start..run_start + names.len()].contains(&true);
+            run_start += names.len();
             let removed: Vec<String> = pair
                 .resource_deltas()
                 .iter()
@@ -121,7 +126,7 @@ impl Rule for ResourceImpactUndeclared {
             let contradicted = says_none
                 && !removed.is_empty()
                 && !removed.iter().any(|v| section.text.contains(v.as_str()));
-            if named && !contradicted {
+            if declared && !contradicted {
                 continue;
             }
             let identity = pair.identity();
