@@ -1,7 +1,7 @@
 //! The impact model: what a change does to resources, per workload and container, and how far
 //! it reaches. Outputs render it (the Markdown report's table, JSON's `impact` object).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -118,15 +118,21 @@ impl Impact {
     /// Computes the impact of a change set.
     pub fn of(change: &ChangeSet, policy: &Policy) -> Self {
         let mut impact = Impact::default();
+        // Targets listed so far, looked up in a set: one tenant per object made a scan of the
+        // list per object quadratic.
+        let mut listed: HashSet<(String, String)> = HashSet::new();
         for pair in &change.pairs {
             if !pair.changed() {
                 continue;
             }
             impact.objects_changed += 1;
             for target in ChangeSet::targets(pair.current(), policy) {
-                let names = impact.targets.entry(target.category).or_default();
-                if !names.contains(&target.name) {
-                    names.push(target.name);
+                if listed.insert((target.category.clone(), target.name.clone())) {
+                    impact
+                        .targets
+                        .entry(target.category)
+                        .or_default()
+                        .push(target.name);
                 }
             }
             let reach = reach(change, pair, policy);

@@ -1,7 +1,7 @@
 //! `blast-radius-scope` (CL302): one change reaches more clusters, regions, zones or tenants
 //! than the policy allows at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::change::{ChangeSet, DeltaKind, Pair};
 use crate::config::Policy;
@@ -57,12 +57,17 @@ impl Rule for BlastRadiusScope {
 
     fn check(&self, change: &ChangeSet, policy: &Policy, out: &mut Vec<Finding>) {
         let max = policy.thresholds.max_scope_targets;
+        // Each target with the first pair that reaches it; targets already met are found in
+        // a set (a scan of the list per pair was quadratic with a target per object).
         let mut by_category: BTreeMap<String, Vec<(String, &Pair)>> = BTreeMap::new();
+        let mut met: HashSet<(String, String)> = HashSet::new();
         for pair in checked_pairs(change, policy) {
             for target in ChangeSet::targets(pair.current(), policy) {
-                let names = by_category.entry(target.category).or_default();
-                if !names.iter().any(|(name, _)| *name == target.name) {
-                    names.push((target.name, pair));
+                if met.insert((target.category.clone(), target.name.clone())) {
+                    by_category
+                        .entry(target.category)
+                        .or_default()
+                        .push((target.name, pair));
                 }
             }
         }
