@@ -78,7 +78,14 @@ pub struct LineMap {
     keys: String,
     /// Pointers that do not start with `/` (only reachable through [`LineMap::insert`]).
     odd: HashMap<String, u32>,
+    /// Sequence items from index [`WALKED_ITEMS_MAX`] on, by (sequence node, index): finding
+    /// an item by walking the ones before it made every lookup into the items of a large
+    /// `kind: List` cost its index, and a List's findings quadratic.
+    far_items: HashMap<(u32, u32), u32>,
 }
+
+/// Sequence items up to this index are found by walking the sequence's children.
+const WALKED_ITEMS_MAX: u32 = 32;
 
 /// No node.
 const NONE: u32 = u32::MAX;
@@ -205,6 +212,7 @@ impl LineMap {
         self.nodes.clear();
         self.keys.clear();
         self.odd.clear();
+        self.far_items.clear();
     }
 
     /// The root node, created on first use.
@@ -223,6 +231,11 @@ impl LineMap {
 
     /// The child of `node` whose pointer token is `token` (escaped).
     fn child(&self, node: u32, token: &str) -> Option<u32> {
+        if let Some(index) = token_index(token).filter(|&i| i >= WALKED_ITEMS_MAX)
+            && let Some(&item) = self.far_items.get(&(node, index))
+        {
+            return Some(item);
+        }
         let mut child = self.nodes[node as usize].first_child;
         while child != NONE {
             let matches = match self.nodes[child as usize].key {
@@ -243,6 +256,11 @@ impl LineMap {
 
     fn push(&mut self, parent: u32, key: NodeKey, line: u32) -> u32 {
         let index = self.nodes.len() as u32;
+        if let NodeKey::Index(item) = key
+            && item >= WALKED_ITEMS_MAX
+        {
+            self.far_items.insert((parent, item), index);
+        }
         self.nodes.push(LineNode {
             line,
             key,
@@ -377,18 +395,24 @@ impl Eq for LineMap {}
 
 /// Whether `token` is exactly how a pointer writes sequence index `index`.
 fn index_token(index: u32, token: &str) -> bool {
+    token_index(token) == Some(index)
+}
+
+/// The sequence index a pointer token writes: digits without a leading zero (`0` itself
+/// aside), within `u32`.
+fn token_index(token: &str) -> Option<u32> {
     let bytes = token.as_bytes();
     if bytes.is_empty() || bytes.len() > 10 || (bytes.len() > 1 && bytes[0] == b'0') {
-        return false;
+        return None;
     }
     let mut value: u64 = 0;
     for b in bytes {
         if !b.is_ascii_digit() {
-            return false;
+            return None;
         }
         value = value * 10 + u64::from(b - b'0');
     }
-    value == u64::from(index)
+    u32::try_from(value).ok()
 }
 
 /// One YAML document: its value, its lines, and where it starts.
@@ -1473,6 +1497,29 @@ mod tests {
             lines.line_of("/spec/containers/0/resources/limits/cpu"),
             Some(6)
         );
+    }
+
+    /// Items past the walked ones are found through the index, in the document and in
+    /// copies of it made for an alias; numeric mapping keys are still names.
+    #[test]
+    fn items_of_long_sequences_have_their_lines() {
+        let items: String = (0..100).map(|i| format!("- {{name: item{i}}}\n")).collect();
+        let text = format!("items: &all\n{items}copy: *all\nkeys: {{\"40\": a, \"041\": b}}\n");
+        let lines = &parse(&text)[0].lines;
+        for index in [0, 31, 32, 33, 99] {
+            let line = Some(index + 2);
+            assert_eq!(
+                lines.line_of(&format!("/items/{index}/name")),
+                line,
+                "{index}"
+            );
+            // The alias's copy points at the anchor's lines.
+            assert_eq!(lines.line_of(&format!("/copy/{index}")), line, "{index}");
+        }
+        assert_eq!(lines.line_of("/items/100"), Some(1));
+        assert_eq!(lines.line_of("/items/032"), Some(1));
+        assert_eq!(lines.line_of("/keys/40"), Some(103));
+        assert_eq!(lines.line_of("/keys/041"), Some(103));
     }
 
     #[test]
