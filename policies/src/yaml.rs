@@ -1503,8 +1503,11 @@ mod tests {
     /// copies of it made for an alias; numeric mapping keys are still names.
     #[test]
     fn items_of_long_sequences_have_their_lines() {
-        let items: String = (0..100).map(|i| format!("- {{name: item{i}}}\n")).collect();
-        let text = format!("items: &all\n{items}copy: *all\nkeys: {{\"40\": a, \"041\": b}}\n");
+        let mut text = String::from("items: &all\n");
+        for i in 0..100 {
+            text.push_str(&format!("- {{name: item{i}}}\n"));
+        }
+        text.push_str("copy: *all\nkeys: {\"40\": a, \"041\": b}\n");
         let lines = &parse(&text)[0].lines;
         for index in [0, 31, 32, 33, 99] {
             let line = Some(index + 2);
