@@ -1503,9 +1503,10 @@ mod tests {
     /// copies of it made for an alias; numeric mapping keys are still names.
     #[test]
     fn items_of_long_sequences_have_their_lines() {
+        use std::fmt::Write as _;
         let mut text = String::from("items: &all\n");
         for i in 0..100 {
-            text.push_str(&format!("- {{name: item{i}}}\n"));
+            let _ = writeln!(text, "- {{name: item{i}}}");
         }
         text.push_str("copy: *all\nkeys: {\"40\": a, \"041\": b}\n");
         let lines = &parse(&text)[0].lines;
