@@ -675,4 +675,53 @@ mod tests {
             ]
         );
     }
+
+    /// A config is deployed by the one workload in its directory; with several there, or none,
+    /// by nothing.
+    #[test]
+    fn a_config_is_deployed_by_the_one_workload_beside_it() {
+        let read = |path: &str, text: &str| {
+            let policy = Policy::default();
+            load_objects(
+                &SourceFile::new(path, text),
+                &Limits::default(),
+                &Projection::files(&policy),
+            )
+            .unwrap()
+        };
+        let daemonset = |name: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}}}\n\
+                 spec: {{template: {{spec: {{containers: [{{name: a, image: a}}]}}}}}}\n"
+            )
+        };
+        let config = "agent:\n  resources: {memory_limit: 256Mi}\n";
+        let files = [
+            read("one/config.yaml", config),
+            read("one/agent.yaml", &daemonset("agent")),
+            read(
+                "one/map.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n",
+            ),
+            read("two/config.yaml", config),
+            read("two/first.yaml", &daemonset("first")),
+            read("two/second.yaml", &daemonset("second")),
+            read("none/config.yaml", config),
+        ];
+        let change = ChangeSet::new(Vec::new(), files.concat(), &Policy::default());
+        let deployer = |dir: &str| {
+            let config = change
+                .pairs
+                .iter()
+                .map(Pair::current)
+                .find(|o| o.identity.is_config() && o.identity.name.starts_with(dir))
+                .unwrap();
+            change
+                .deploying_workload(config)
+                .map(|w| w.identity.name.clone())
+        };
+        assert_eq!(deployer("one/"), Some("agent".to_owned()));
+        assert_eq!(deployer("two/"), None);
+        assert_eq!(deployer("none/"), None);
+    }
 }

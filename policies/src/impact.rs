@@ -13,7 +13,7 @@ use crate::change::{ChangeSet, DeltaKind, Pair, ResourceDelta};
 use crate::config::Policy;
 use crate::finding::Finding;
 use crate::object::{Identity, Object, same_value};
-use crate::podspec::{is_node_level, pod_spec_pointer};
+use crate::podspec::is_node_level;
 use crate::quantity::format_total;
 use crate::record::{SectionState, SectionStatus, required_sections};
 use crate::resources::Class;
@@ -205,30 +205,6 @@ fn workload_reach(change: &ChangeSet, object: &Object, policy: &Policy) -> Optio
         }),
         _ => None,
     }
-}
-
-/// The one workload in the same directory as a config file, if there is exactly one.
-pub fn deploying_workload<'a>(
-    change: &'a ChangeSet,
-    config: &Object,
-    policy: &Policy,
-) -> Option<&'a Object> {
-    let dir = |o: &Object| {
-        let file = &o.origin.as_ref()?.file;
-        Some(
-            file.rsplit_once(['/', '\\'])
-                .map_or("", |(dir, _)| dir)
-                .to_owned(),
-        )
-    };
-    let config_dir = dir(config)?;
-    let mut workloads = change.pairs.iter().map(Pair::current).filter(|o| {
-        !o.identity.is_config()
-            && pod_spec_pointer(&o.identity, policy).is_some()
-            && dir(o).is_some_and(|d| d == config_dir)
-    });
-    let first = workloads.next()?;
-    workloads.next().is_none().then_some(first)
 }
 
 /// `memory limit 256Mi -> unbounded on 120 nodes (30Gi -> unbounded)`.
