@@ -590,6 +590,11 @@ mod tests {
             )
             .unwrap();
         }
+        read(path, &text)
+    }
+
+    /// The objects of a file at `path`.
+    fn read(path: &str, text: &str) -> Vec<Object> {
         let policy = Policy::default();
         load_objects(
             &SourceFile::new(path, text),
@@ -680,15 +685,6 @@ mod tests {
     /// by nothing.
     #[test]
     fn a_config_is_deployed_by_the_one_workload_beside_it() {
-        let read = |path: &str, text: &str| {
-            let policy = Policy::default();
-            load_objects(
-                &SourceFile::new(path, text),
-                &Limits::default(),
-                &Projection::files(&policy),
-            )
-            .unwrap()
-        };
         let daemonset = |name: &str| {
             format!(
                 "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}}}\n\
