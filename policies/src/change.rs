@@ -467,7 +467,8 @@ pub fn limit_range_defaults<'a>(
 /// Everything the rules judge: the paired objects and what the trees say about defaults.
 #[derive(Debug, Clone, Default)]
 pub struct ChangeSet {
-    /// Objects before and after.
+    /// Objects before and after, in report order; built by [`ChangeSet::new`], whose indexes
+    /// point into it.
     pub pairs: Vec<Pair>,
     /// Container defaults from LimitRanges in the after tree, by namespace, in tree order.
     pub limit_ranges: HashMap<String, Vec<LimitRangeDefault>>,
@@ -506,7 +507,7 @@ impl ChangeSet {
     /// next to `log-shipper/daemonset.yaml`), and a record may name either.
     pub fn deploying_workload(&self, config: &Object) -> Option<&Object> {
         let pair = (*self.workloads_by_directory.get(directory(config)?)?)?;
-        Some(self.pairs[pair].current())
+        self.pairs.get(pair).map(Pair::current)
     }
 
     /// Changed pairs whose limits or requests differ: what the record must speak of.
@@ -719,5 +720,36 @@ mod tests {
         assert_eq!(deployer("one/"), Some("agent".to_owned()));
         assert_eq!(deployer("two/"), None);
         assert_eq!(deployer("none/"), None);
+    }
+
+    /// Defaults apply in their own namespace only, the first LimitRange of the tree first.
+    #[test]
+    fn limit_range_defaults_are_found_by_namespace_first_in_tree_order() {
+        let limit_range = |namespace: &str, memory: &str| {
+            format!(
+                "apiVersion: v1\nkind: LimitRange\nmetadata: {{name: d, namespace: {namespace}}}\n\
+                 spec: {{limits: [{{type: Container, default: {{memory: {memory}}}}}]}}\n"
+            )
+        };
+        let after = [
+            read("a/limits.yaml", &limit_range("a", "1Gi")),
+            read("b/limits.yaml", &limit_range("b", "2Gi")),
+            read("b/more.yaml", &limit_range("b", "3Gi")),
+        ]
+        .concat();
+        let change = ChangeSet::new(Vec::new(), after, &Policy::default());
+        let memory = |namespace: &str| {
+            change
+                .limit_range_default(namespace, Class::Limit, "memory")
+                .map(|d| d.value.to_string())
+        };
+        assert_eq!(memory("a"), Some("1Gi".to_owned()));
+        assert_eq!(memory("b"), Some("2Gi".to_owned()));
+        assert_eq!(memory("c"), None);
+        assert!(
+            change
+                .limit_range_default("a", Class::Request, "memory")
+                .is_none()
+        );
     }
 }

@@ -416,3 +416,37 @@ mod diff_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{SourceFile, load_objects};
+    use crate::projection::Projection;
+    use crate::yaml::Limits;
+
+    /// Each target once per category, in the order first reached; the same name in two
+    /// categories is two targets.
+    #[test]
+    fn targets_are_listed_once_per_category() {
+        let policy = Policy::default();
+        let objects = [
+            "clusters/x",
+            "tenants/x",
+            "clusters/y",
+            "clusters/x",
+            "tenants/y",
+        ]
+        .iter()
+        .enumerate()
+        .flat_map(|(index, dir)| {
+            let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m{index}}}\n");
+            let file = SourceFile::new(format!("{dir}/m{index}.yaml"), text);
+            load_objects(&file, &Limits::default(), &Projection::files(&policy)).unwrap()
+        })
+        .collect();
+        let change = ChangeSet::new(Vec::new(), objects, &policy);
+        let targets = Impact::of(&change, &policy).targets;
+        assert_eq!(targets["clusters"], ["x", "y"]);
+        assert_eq!(targets["tenants"], ["x", "y"]);
+    }
+}

@@ -259,7 +259,8 @@ impl LineMap {
         if let NodeKey::Index(item) = key
             && item >= WALKED_ITEMS_MAX
         {
-            self.far_items.insert((parent, item), index);
+            // The first such child, as a walk finds it (`<<` merges can repeat an index).
+            self.far_items.entry((parent, item)).or_insert(index);
         }
         self.nodes.push(LineNode {
             line,
