@@ -110,3 +110,35 @@ impl Rule for BlastRadiusScope {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{SourceFile, load_objects};
+    use crate::projection::Projection;
+    use crate::yaml::Limits;
+
+    /// Targets are counted per category: a name met as a cluster still counts as a tenant.
+    #[test]
+    fn targets_count_per_category() {
+        let policy = Policy::default();
+        let objects = ["clusters/x", "tenants/x", "tenants/y", "clusters/x"]
+            .iter()
+            .enumerate()
+            .flat_map(|(index, dir)| {
+                let text =
+                    format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m{index}}}\n");
+                let file = SourceFile::new(format!("{dir}/m{index}.yaml"), text);
+                load_objects(&file, &Limits::default(), &Projection::files(&policy)).unwrap()
+            })
+            .collect();
+        let change = ChangeSet::new(Vec::new(), objects, &policy);
+        let mut out = Vec::new();
+        BlastRadiusScope.check(&change, &policy, &mut out);
+        let messages: Vec<&str> = out.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["one change reaches 2 tenants at once (x, y); the policy allows 1"]
+        );
+    }
+}
