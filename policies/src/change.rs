@@ -1,7 +1,7 @@
 //! The change model: objects paired before/after, containers paired by name, and the resource
 //! deltas every resource rule and the impact report read.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use rayon::prelude::*;
 
@@ -427,11 +427,11 @@ pub struct LimitRangeDefault {
     pub value: Quantity,
 }
 
-/// Collects container defaults of every LimitRange among `objects`.
+/// Collects container defaults of every LimitRange among `objects`, by namespace, in order.
 pub fn limit_range_defaults<'a>(
     objects: impl Iterator<Item = &'a Object>,
-) -> Vec<LimitRangeDefault> {
-    let mut out = Vec::new();
+) -> HashMap<String, Vec<LimitRangeDefault>> {
+    let mut out: HashMap<String, Vec<LimitRangeDefault>> = HashMap::new();
     for object in
         objects.filter(|o| o.identity.kind == "LimitRange" && o.identity.group().is_empty())
     {
@@ -449,13 +449,16 @@ pub fn limit_range_defaults<'a>(
             ] {
                 for (resource, value) in limit[field].as_object().into_iter().flatten() {
                     if let Ok(value) = Quantity::from_json(value) {
-                        out.push(LimitRangeDefault {
-                            namespace: object.namespace().to_owned(),
-                            name: object.identity.name.clone(),
-                            class,
-                            resource: resource.clone(),
-                            value,
-                        });
+                        let namespace = object.namespace().to_owned();
+                        out.entry(namespace.clone())
+                            .or_default()
+                            .push(LimitRangeDefault {
+                                namespace,
+                                name: object.identity.name.clone(),
+                                class,
+                                resource: resource.clone(),
+                                value,
+                            });
                     }
                 }
             }
@@ -484,13 +487,7 @@ pub struct ChangeSet {
 impl ChangeSet {
     /// Builds a change set from the objects of both sides.
     pub fn new(before: Vec<Object>, after: Vec<Object>, policy: &Policy) -> Self {
-        let mut limit_ranges: HashMap<String, Vec<LimitRangeDefault>> = HashMap::new();
-        for default in limit_range_defaults(after.iter()) {
-            limit_ranges
-                .entry(default.namespace.clone())
-                .or_default()
-                .push(default);
-        }
+        let limit_ranges = limit_range_defaults(after.iter());
         let pairs = pair_objects(before, after, policy);
         let workloads_by_directory = workloads_by_directory(&pairs, policy);
         Self {
@@ -545,6 +542,28 @@ impl ChangeSet {
     /// Where an object is deployed, by the policy's path patterns and labels.
     pub fn targets(object: &Object, policy: &Policy) -> Vec<Target> {
         targets(object, &policy.scope.path_patterns, &policy.scope.labels)
+    }
+
+    /// The targets `pairs` reach, by category, each once with the first pair that reaches
+    /// it, in the order first reached. Targets already met are found in a set: with a target
+    /// per object, a scan of the list per pair was quadratic.
+    pub fn reached_targets<'a>(
+        pairs: impl Iterator<Item = &'a Pair>,
+        policy: &Policy,
+    ) -> BTreeMap<String, Vec<(String, &'a Pair)>> {
+        let mut by_category: BTreeMap<String, Vec<(String, &'a Pair)>> = BTreeMap::new();
+        let mut met: HashSet<(String, String)> = HashSet::new();
+        for pair in pairs {
+            for target in Self::targets(pair.current(), policy) {
+                if met.insert((target.category.clone(), target.name.clone())) {
+                    by_category
+                        .entry(target.category)
+                        .or_default()
+                        .push((target.name, pair));
+                }
+            }
+        }
+        by_category
     }
 
     /// The nodes a DaemonSet runs on, from the inventory.
@@ -751,5 +770,30 @@ mod tests {
                 .limit_range_default("a", Class::Request, "memory")
                 .is_none()
         );
+    }
+}
+
+/// Inputs for the engine's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::Object;
+    use crate::config::Policy;
+    use crate::input::{SourceFile, load_objects};
+    use crate::projection::Projection;
+    use crate::yaml::Limits;
+
+    /// One ConfigMap per entry of `dirs`, read from `DIR/mINDEX.yaml`: objects whose
+    /// deployment targets come from their paths.
+    pub fn config_map_per_directory(dirs: &[&str]) -> Vec<Object> {
+        let policy = Policy::default();
+        dirs.iter()
+            .enumerate()
+            .flat_map(|(index, dir)| {
+                let text =
+                    format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m{index}}}\n");
+                let file = SourceFile::new(format!("{dir}/m{index}.yaml"), text);
+                load_objects(&file, &Limits::default(), &Projection::files(&policy)).unwrap()
+            })
+            .collect()
     }
 }

@@ -1,7 +1,7 @@
 //! The impact model: what a change does to resources, per workload and container, and how far
 //! it reaches. Outputs render it (the Markdown report's table, JSON's `impact` object).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -117,24 +117,25 @@ pub struct ResourceChange {
 impl Impact {
     /// Computes the impact of a change set.
     pub fn of(change: &ChangeSet, policy: &Policy) -> Self {
-        let mut impact = Impact::default();
-        // Targets listed so far, looked up in a set: one tenant per object made a scan of the
-        // list per object quadratic.
-        let mut listed: HashSet<(String, String)> = HashSet::new();
+        let changed_pairs = change.pairs.iter().filter(|p| p.changed());
+        let targets = ChangeSet::reached_targets(changed_pairs, policy)
+            .into_iter()
+            .map(|(category, reached)| {
+                (
+                    category,
+                    reached.into_iter().map(|(name, _)| name).collect(),
+                )
+            })
+            .collect();
+        let mut impact = Impact {
+            targets,
+            ..Impact::default()
+        };
         for pair in &change.pairs {
             if !pair.changed() {
                 continue;
             }
             impact.objects_changed += 1;
-            for target in ChangeSet::targets(pair.current(), policy) {
-                if listed.insert((target.category.clone(), target.name.clone())) {
-                    impact
-                        .targets
-                        .entry(target.category)
-                        .or_default()
-                        .push(target.name);
-                }
-            }
             let reach = reach(change, pair, policy);
             let changes: Vec<ResourceChange> = pair
                 .resource_deltas()
@@ -420,30 +421,20 @@ mod diff_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{SourceFile, load_objects};
-    use crate::projection::Projection;
-    use crate::yaml::Limits;
+    use crate::change::testing::config_map_per_directory;
 
     /// Each target once per category, in the order first reached; the same name in two
     /// categories is two targets.
     #[test]
     fn targets_are_listed_once_per_category() {
         let policy = Policy::default();
-        let objects = [
+        let objects = config_map_per_directory(&[
             "clusters/x",
             "tenants/x",
             "clusters/y",
             "clusters/x",
             "tenants/y",
-        ]
-        .iter()
-        .enumerate()
-        .flat_map(|(index, dir)| {
-            let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m{index}}}\n");
-            let file = SourceFile::new(format!("{dir}/m{index}.yaml"), text);
-            load_objects(&file, &Limits::default(), &Projection::files(&policy)).unwrap()
-        })
-        .collect();
+        ]);
         let change = ChangeSet::new(Vec::new(), objects, &policy);
         let targets = Impact::of(&change, &policy).targets;
         assert_eq!(targets["clusters"], ["x", "y"]);

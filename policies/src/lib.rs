@@ -165,23 +165,20 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
                     line: e.line.and_then(|l| side.original_line(l as usize)),
                     message: e.message,
                 })?;
-            // The items of a `kind: List` share their document's line map: it is remapped
-            // once and shared again (a copy per item made a List quadratic in time and memory).
-            let remap = |lines: &mut LineMap| lines.remap(|line| side.original_line(line as usize));
-            // (the document's map as read, the same map remapped)
-            let mut shared: Option<(Arc<LineMap>, Arc<LineMap>)> = None;
+            // The objects of one document (the items of a `kind: List`) share its line map:
+            // it is remapped once per document and shared again (a copy per item made a List
+            // quadratic in time and memory). Held: the document's map as read, and remapped.
+            let mut document: Option<(Arc<LineMap>, Arc<LineMap>)> = None;
             for mut object in objects {
-                match &shared {
+                match &document {
                     Some((as_read, remapped)) if Arc::ptr_eq(as_read, &object.lines) => {
                         object.lines = remapped.clone();
                     }
-                    _ if Arc::strong_count(&object.lines) == 1 => {
-                        remap(Arc::make_mut(&mut object.lines));
-                    }
                     _ => {
-                        let as_read = object.lines.clone();
-                        remap(Arc::make_mut(&mut object.lines));
-                        shared = Some((as_read, object.lines.clone()));
+                        let mut remapped = LineMap::clone(&object.lines);
+                        remapped.remap(|line| side.original_line(line as usize));
+                        let as_read = std::mem::replace(&mut object.lines, Arc::new(remapped));
+                        document = Some((as_read, object.lines.clone()));
                     }
                 }
                 out.push(object);

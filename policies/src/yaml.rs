@@ -231,7 +231,9 @@ impl LineMap {
 
     /// The child of `node` whose pointer token is `token` (escaped).
     fn child(&self, node: u32, token: &str) -> Option<u32> {
-        if let Some(index) = token_index(token).filter(|&i| i >= WALKED_ITEMS_MAX)
+        // Parsed once, not per sibling walked.
+        let wanted_index = token_index(token);
+        if let Some(index) = wanted_index.filter(|&i| i >= WALKED_ITEMS_MAX)
             && let Some(&item) = self.far_items.get(&(node, index))
         {
             return Some(item);
@@ -243,7 +245,7 @@ impl LineMap {
                     len as usize == token.len()
                         && &self.keys[start as usize..(start + len) as usize] == token
                 }
-                NodeKey::Index(index) => index_token(index, token),
+                NodeKey::Index(index) => wanted_index == Some(index),
                 NodeKey::Root => false,
             };
             if matches {
@@ -394,13 +396,8 @@ impl PartialEq for LineMap {
 
 impl Eq for LineMap {}
 
-/// Whether `token` is exactly how a pointer writes sequence index `index`.
-fn index_token(index: u32, token: &str) -> bool {
-    token_index(token) == Some(index)
-}
-
-/// The sequence index a pointer token writes: digits without a leading zero (`0` itself
-/// aside), within `u32`.
+/// The sequence index a pointer token writes exactly: digits without a leading zero (`0`
+/// itself aside), within `u32`; `/items/01` names no item.
 fn token_index(token: &str) -> Option<u32> {
     let bytes = token.as_bytes();
     if bytes.is_empty() || bytes.len() > 10 || (bytes.len() > 1 && bytes[0] == b'0') {

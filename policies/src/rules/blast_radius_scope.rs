@@ -1,9 +1,7 @@
 //! `blast-radius-scope` (CL302): one change reaches more clusters, regions, zones or tenants
 //! than the policy allows at once.
 
-use std::collections::{BTreeMap, HashSet};
-
-use crate::change::{ChangeSet, DeltaKind, Pair};
+use crate::change::{ChangeSet, DeltaKind};
 use crate::config::Policy;
 use crate::finding::{Finding, Severity};
 use crate::resources::Class;
@@ -57,20 +55,7 @@ impl Rule for BlastRadiusScope {
 
     fn check(&self, change: &ChangeSet, policy: &Policy, out: &mut Vec<Finding>) {
         let max = policy.thresholds.max_scope_targets;
-        // Each target with the first pair that reaches it; targets already met are found in
-        // a set (a scan of the list per pair was quadratic with a target per object).
-        let mut by_category: BTreeMap<String, Vec<(String, &Pair)>> = BTreeMap::new();
-        let mut met: HashSet<(String, String)> = HashSet::new();
-        for pair in checked_pairs(change, policy) {
-            for target in ChangeSet::targets(pair.current(), policy) {
-                if met.insert((target.category.clone(), target.name.clone())) {
-                    by_category
-                        .entry(target.category)
-                        .or_default()
-                        .push((target.name, pair));
-                }
-            }
-        }
+        let by_category = ChangeSet::reached_targets(checked_pairs(change, policy), policy);
         let removes_limit = change.pairs.iter().any(|p| {
             p.resource_deltas()
                 .iter()
@@ -114,24 +99,14 @@ impl Rule for BlastRadiusScope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{SourceFile, load_objects};
-    use crate::projection::Projection;
-    use crate::yaml::Limits;
+    use crate::change::testing::config_map_per_directory;
 
     /// Targets are counted per category: a name met as a cluster still counts as a tenant.
     #[test]
     fn targets_count_per_category() {
         let policy = Policy::default();
-        let objects = ["clusters/x", "tenants/x", "tenants/y", "clusters/x"]
-            .iter()
-            .enumerate()
-            .flat_map(|(index, dir)| {
-                let text =
-                    format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m{index}}}\n");
-                let file = SourceFile::new(format!("{dir}/m{index}.yaml"), text);
-                load_objects(&file, &Limits::default(), &Projection::files(&policy)).unwrap()
-            })
-            .collect();
+        let objects =
+            config_map_per_directory(&["clusters/x", "tenants/x", "tenants/y", "clusters/x"]);
         let change = ChangeSet::new(Vec::new(), objects, &policy);
         let mut out = Vec::new();
         BlastRadiusScope.check(&change, &policy, &mut out);
