@@ -2,9 +2,9 @@
 # Scaling benchmark: changelint on trees shaped like the fleets that once made it superlinear
 # (scripts/bench/scaling.py: configs beside their workloads, a target per object, a LimitRange
 # per namespace, a record naming every changed workload, a diff adding a large List, exempt
-# namespaces), each at N and 10N workloads. Prints each shape's time ratio against the
-# target of docs/performance.md: 10x the input in at most 11x the time. Times are medians of
-# interleaved rounds (scripts/bench/interleave.py).
+# namespaces, Helm values files of many resource blocks), each at N and 10N workloads. Prints
+# each shape's time ratio against the target of docs/performance.md: 10x the input in at most
+# 11x the time. Times are medians of interleaved rounds (scripts/bench/interleave.py).
 #
 #   scripts/bench-scaling.sh                       # N = 2,000
 #   BENCH_SCALING_N=500 BENCH_RUNS=3 scripts/bench-scaling.sh
@@ -24,7 +24,7 @@ cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p changelint-c
 BIN=$(cargo metadata --format-version 1 --no-deps --manifest-path "$ROOT/Cargo.toml" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/changelint
 
-SHAPES=(configs tenants limitranges record list-diff exempt)
+SHAPES=(configs tenants limitranges record list-diff exempt values)
 COMMANDS=()
 for size in "$N" $((N * 10)); do
     for shape in "${SHAPES[@]}"; do
@@ -35,7 +35,7 @@ for size in "$N" $((N * 10)); do
         fi
         case $shape in
             configs | tenants) run="$BIN audit --format json $dir" ;;
-            limitranges) run="$BIN check --format json --before $dir/before --after $dir/after" ;;
+            limitranges | values) run="$BIN check --format json --before $dir/before --after $dir/after" ;;
             record) run="$BIN check --format json --before $dir/before --after $dir/after --record $dir/record.md" ;;
             list-diff) run="$BIN check --format json --diff $dir/change.diff" ;;
             exempt) run="$BIN audit --format json --policy $dir/policy.yaml $dir/tree" ;;

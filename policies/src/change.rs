@@ -201,27 +201,43 @@ fn delta<'a>(
 /// Pairs containers by (list, name); leftovers of the same list pair when their resources are
 /// equal (a rename), then in order when the counts match (a rename that also changed resources).
 fn pair_owners(before: Vec<Owner>, after: Vec<Owner>) -> Vec<OwnerPair> {
-    let key = |o: &Owner| (o.list, o.name.clone());
+    // The after owners of each (list, name), in order: each before owner takes the first one
+    // left. Looked up, not scanned: a Helm values file can hold thousands of resource blocks.
+    let mut by_key: HashMap<(Option<ContainerList>, &str), VecDeque<usize>> =
+        HashMap::with_capacity(after.len());
+    for (index, owner) in after.iter().enumerate() {
+        by_key
+            .entry((owner.list, owner.name.as_str()))
+            .or_default()
+            .push_back(index);
+    }
+    let matches: Vec<Option<usize>> = before
+        .iter()
+        .map(|owner| {
+            by_key
+                .get_mut(&(owner.list, owner.name.as_str()))
+                .and_then(VecDeque::pop_front)
+        })
+        .collect();
     let mut after: Vec<Option<Owner>> = after.into_iter().map(Some).collect();
     let mut pairs = Vec::new();
     let mut unmatched_before = Vec::new();
-    for owner in before {
-        match after
-            .iter_mut()
-            .find(|a| a.as_ref().is_some_and(|a| key(a) == key(&owner)))
-        {
-            Some(slot) => pairs.push(OwnerPair {
+    for (owner, matched) in before.into_iter().zip(matches) {
+        match matched {
+            Some(index) => pairs.push(OwnerPair {
                 before: Some(owner),
-                after: slot.take(),
+                after: after[index].take(),
             }),
             None => unmatched_before.push(owner),
         }
     }
     let mut still_unmatched = Vec::new();
     for owner in unmatched_before {
-        let renamed = after.iter_mut().find(|a| {
-            a.as_ref().is_some_and(|a| {
-                a.list == owner.list && a.list.is_some() && a.same_resources(&owner)
+        // Only containers are paired by what they hold; a config block is its path.
+        let renamed = owner.list.and_then(|_| {
+            after.iter_mut().find(|a| {
+                a.as_ref()
+                    .is_some_and(|a| a.list == owner.list && a.same_resources(&owner))
             })
         });
         match renamed {
@@ -666,6 +682,66 @@ mod tests {
                 "- -> other.yaml:twice",
             ]
         );
+    }
+
+    /// Each resource delta of one object's two sides as `owner class resource before -> after`.
+    fn deltas(before: &str, after: &str) -> Vec<String> {
+        let side = |text: &str| read("a.yaml", text).pop();
+        let pair = Pair::new(side(before), side(after), &Policy::default());
+        let raw = |slot: Option<&Slot>| slot.map_or("-", |s| s.raw.as_str()).to_owned();
+        pair.resource_deltas()
+            .iter()
+            .map(|d| {
+                let (owner, before, after) = (d.owner.label(), raw(d.before), raw(d.after));
+                format!("{owner} {} {} {before} -> {after}", d.class, d.resource)
+            })
+            .collect()
+    }
+
+    fn pod_with(containers: &[(&str, &str)]) -> String {
+        let mut text = String::from(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n\
+             spec:\n  template:\n    spec:\n      containers:\n",
+        );
+        for (name, memory) in containers {
+            writeln!(
+                text,
+                "      - {{name: {name}, resources: {{limits: {{memory: {memory}}}}}}}"
+            )
+            .unwrap();
+        }
+        text
+    }
+
+    #[test]
+    fn containers_of_one_name_pair_in_their_order() {
+        // Two containers named alike pair first with first: the second `app` keeps 2Gi.
+        let before = pod_with(&[("app", "1Gi"), ("app", "2Gi"), ("sidecar", "64Mi")]);
+        let after = pod_with(&[("sidecar", "64Mi"), ("app", "1Gi"), ("app", "4Gi")]);
+        assert_eq!(deltas(&before, &after), ["app limit memory 2Gi -> 4Gi"]);
+    }
+
+    #[test]
+    fn config_blocks_pair_by_path_only() {
+        // A block that moved is a removal and an addition, even with the same resources;
+        // containers, by contrast, pair by resources when renamed.
+        let before = "svc-a:\n  resources: {limits: {memory: 1Gi}}\n\
+                      svc-b:\n  resources: {limits: {memory: 2Gi}}\n";
+        let after = "svc-b:\n  resources: {limits: {memory: 3Gi}}\n\
+                     svc-c:\n  resources: {limits: {memory: 1Gi}}\n";
+        assert_eq!(
+            deltas(before, after),
+            [
+                "svc-b.resources limit memory 2Gi -> 3Gi",
+                "svc-a.resources limit memory 1Gi -> -",
+                "svc-c.resources limit memory - -> 1Gi",
+            ]
+        );
+        let renamed = deltas(
+            &pod_with(&[("app", "1Gi")]),
+            &pod_with(&[("server", "1Gi")]),
+        );
+        assert!(renamed.is_empty(), "{renamed:?}");
     }
 
     #[test]

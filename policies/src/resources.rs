@@ -1,6 +1,8 @@
 //! Where an object declares limits and requests: containers of workloads, and keys of plain
 //! configs matched by the policy's patterns (`resources.cpu_limit`, `limits.memory`, ...).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 use serde::Serialize;
@@ -196,6 +198,8 @@ fn compile(keys: &ResourceKeys) -> Vec<KeyPattern> {
 fn config_owners(value: &Value, keys: &ResourceKeys) -> Vec<Owner> {
     let patterns = compile(keys);
     let mut owners: Vec<Owner> = Vec::new();
+    // Each block's place in `owners`, by pointer: a Helm values file can hold thousands.
+    let mut by_pointer: HashMap<String, usize> = HashMap::new();
     let mut path = Vec::new();
     walk(value, &mut path, &mut |path: &[String], leaf: &Value| {
         let lower: Vec<String> = path.iter().map(|s| s.to_lowercase()).collect();
@@ -203,28 +207,34 @@ fn config_owners(value: &Value, keys: &ResourceKeys) -> Vec<Owner> {
             return;
         };
         let owner_path = &path[..path.len() - pattern.segments.len()];
-        // Keys a rebuilt diff hunk invented to hold its lines are not part of the name.
-        let shown: Vec<&str> = owner_path
-            .iter()
-            .map(String::as_str)
-            .filter(|s| *s != crate::diff::SYNTHETIC_KEY)
-            .collect();
-        let name = if shown.is_empty() {
-            "(top level)".to_owned()
-        } else {
-            shown.join(".")
-        };
-        let owner_pointer = pointer_of(owner_path);
-        let pointer = pointer_of(path);
-        let new_slot = slot(pattern.class, pattern.resource.clone(), leaf, pointer);
-        match owners.iter_mut().find(|o| o.pointer == owner_pointer) {
-            Some(owner) => owner.slots.push(new_slot),
-            None => owners.push(Owner {
-                name,
-                list: None,
-                pointer: owner_pointer,
-                slots: vec![new_slot],
-            }),
+        let new_slot = slot(
+            pattern.class,
+            pattern.resource.clone(),
+            leaf,
+            pointer_of(path),
+        );
+        match by_pointer.entry(pointer_of(owner_path)) {
+            Entry::Occupied(place) => owners[*place.get()].slots.push(new_slot),
+            Entry::Vacant(place) => {
+                // Keys a rebuilt diff hunk invented to hold its lines are not part of the name.
+                let shown: Vec<&str> = owner_path
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| *s != crate::diff::SYNTHETIC_KEY)
+                    .collect();
+                let name = if shown.is_empty() {
+                    "(top level)".to_owned()
+                } else {
+                    shown.join(".")
+                };
+                owners.push(Owner {
+                    name,
+                    list: None,
+                    pointer: place.key().clone(),
+                    slots: vec![new_slot],
+                });
+                place.insert(owners.len() - 1);
+            }
         }
     });
     owners
@@ -290,6 +300,23 @@ mod tests {
             ]
         );
         assert_eq!(owners[0].slots[1].pointer, "/resources/mem_limit");
+    }
+
+    #[test]
+    fn a_block_keeps_every_slot_found_under_it_in_its_first_place() {
+        // `svc`'s own keys come before and after the nested `svc.resources` block in the
+        // walk; both stay on the one `svc` owner, listed first.
+        let owners = config(&json!({
+            "svc": {"memLimit": "1Gi", "resources": {"limits": {"memory": "2Gi"}}, "mem_request": "512Mi"}
+        }));
+        let summary: Vec<_> = owners
+            .iter()
+            .map(|o| {
+                let slots: Vec<&str> = o.slots.iter().map(|s| s.raw.as_str()).collect();
+                format!("{} {}", o.name, slots.join(","))
+            })
+            .collect();
+        assert_eq!(summary, ["svc 1Gi,512Mi", "svc.resources 2Gi"]);
     }
 
     #[test]

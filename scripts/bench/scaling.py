@@ -15,6 +15,9 @@ Shapes (N is the number of workloads):
                 document stays under the API server's 3 MiB up to N = 40,000)
   exempt        tree/nsI/appI.yaml (one namespace in ten objects) and policy.yaml exempting
                 every namespace from limits-missing
+  values        before/ and after/valuesJ.yaml: Helm values files of up to 10,000 services
+                (a document stays under 3 MiB), each service a resources block; every tenth
+                memory limit raised
 """
 import os
 import sys
@@ -96,6 +99,17 @@ def main():
         policy = ["exemptions:", "  namespaces:"]
         policy += [f"    ns{j}: [limits-missing]" for j in range(namespaces)]
         write(f"{root}/policy.yaml", "\n".join(policy) + "\n")
+    elif shape == "values":
+        per_file = 10_000
+        for side in ("before", "after"):
+            for first in range(0, n, per_file):
+                blocks = []
+                for i in range(first, min(n, first + per_file)):
+                    memory = "256Mi" if side == "after" and i % 10 == 0 else "128Mi"
+                    blocks.append(f"service{i}:\n  image: registry.example/service{i}:1\n"
+                                  f"  resources:\n    requests: {{cpu: 50m, memory: 64Mi}}\n"
+                                  f"    limits: {{memory: {memory}}}\n")
+                write(f"{root}/{side}/values{first // per_file}.yaml", "".join(blocks))
     else:
         sys.exit(f"scaling.py: unknown shape {shape!r}")
 
