@@ -42,6 +42,17 @@ fn json_manifest_with_a_removed_limit() {
 }
 
 #[test]
+fn a_limit_set_to_null_is_removed() {
+    // `null` is how a Helm value or a patch unsets a field: the API server stores no limit.
+    let before = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: shipper, namespace: logging}\nspec:\n  template:\n    spec:\n      containers:\n      - name: shipper\n        image: shipper:1\n        resources:\n          limits: {memory: 256Mi}\n          requests: {cpu: 100m, memory: 128Mi}\n";
+    let after = before.replace("{memory: 256Mi}", "{memory: null}");
+    let (code, report) = check_texts("shipper.yaml", before, &after);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["findings"][0]["rule"], "limits-removed", "{report}");
+    assert_eq!(report["findings"][0]["line"], 11, "{report}");
+}
+
+#[test]
 fn yaml_list_items_pair_and_point_at_their_lines() {
     let before = corpus("kubernetes__hack-testdata-list.yaml");
     let with_limits = before.replace(
@@ -364,6 +375,97 @@ mod bad_input {
         let template = fs::read(repo_path("policies/fixtures/diffs/vpc-cni-init-container-resources/before/charts__aws-vpc-cni__templates__daemonset.yaml")).unwrap();
         let run = check_bad("daemonset.yaml", &template);
         assert!(run.stderr.contains("helm template"), "{}", run.stderr);
+    }
+
+    /// The incident DaemonSet with `text` in place of its `cpu: 200m` limit line.
+    fn shipper_with(text: &str) -> String {
+        let good = fs::read_to_string(repo_path(
+            "policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml",
+        ))
+        .unwrap();
+        assert!(good.contains("              cpu: 200m\n"));
+        good.replace("              cpu: 200m\n", text)
+    }
+
+    #[test]
+    fn a_limit_that_is_not_a_quantity_names_its_line() {
+        for bad in ["abc", "\"\"", "256MiB", "-1Gi", "[1]"] {
+            let run = check_bad(
+                "shipper.yaml",
+                shipper_with(&format!("              cpu: {bad}\n")).as_bytes(),
+            );
+            assert!(
+                run.stderr.contains("shipper.yaml:18:"),
+                "{bad}: {}",
+                run.stderr
+            );
+            assert!(run.stderr.contains("limits/cpu"), "{bad}: {}", run.stderr);
+        }
+    }
+
+    #[test]
+    fn a_workload_of_the_wrong_shape_names_its_line() {
+        let good = shipper_with("              cpu: 200m\n");
+        for (bad, line) in [
+            (good.replace("kind: DaemonSet", "kind: 5"), 2),
+            (good.replace("  name: log-shipper\n", "  name: 5\n"), 4),
+            (
+                good.replace(
+                    "      containers:\n",
+                    "      containers: shipper\n      old:\n",
+                ),
+                13,
+            ),
+            (
+                good.replace(
+                    "            limits:\n",
+                    "            limits: 200m\n            old:\n",
+                ),
+                17,
+            ),
+            (
+                good.replace(
+                    "spec:\n  selector",
+                    "spec:\n  minReadySeconds: soon\n  selector",
+                ),
+                7,
+            ),
+        ] {
+            let run = check_bad("shipper.yaml", bad.as_bytes());
+            assert!(
+                run.stderr.contains(&format!("shipper.yaml:{line}:")),
+                "{bad}\n{}",
+                run.stderr
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_exemption_names_its_line() {
+        let good = shipper_with("              cpu: 200m\n");
+        for exemption in [
+            "limits-removed; reason=test; expires=31.12.2020",
+            "limits-remvoed; reason=typo",
+        ] {
+            let annotated = good.replace(
+                "  namespace: runtime-system\n",
+                &format!(
+                    "  namespace: runtime-system\n  annotations:\n    changelint.dev/exempt: \"{exemption}\"\n"
+                ),
+            );
+            let run = check_bad("shipper.yaml", annotated.as_bytes());
+            assert!(run.stderr.contains("shipper.yaml:7:"), "{}", run.stderr);
+            assert!(run.stderr.contains("exemption"), "{}", run.stderr);
+        }
+    }
+
+    #[test]
+    fn a_list_item_that_is_not_an_object_names_its_line() {
+        let run = check_bad(
+            "list.yaml",
+            b"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- 1\n",
+        );
+        assert!(run.stderr.contains("list.yaml:7:"), "{}", run.stderr);
     }
 
     #[test]

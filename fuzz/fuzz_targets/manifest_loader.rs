@@ -18,8 +18,7 @@ static POLICY: LazyLock<Policy> = LazyLock::new(Policy::default);
 const SPLIT: &[u8] = b"\n#---8<---\n";
 
 fn load(name: &str, bytes: &[u8]) -> Vec<changelint_policies::Object> {
-    let projection = Projection::files(&POLICY);
-    input::load_objects(&SourceFile::new(name, bytes), &Limits::default(), &projection)
+    input::load_objects(&SourceFile::new(name, bytes), &Limits::default(), &POLICY)
         .unwrap_or_default()
 }
 

@@ -16,7 +16,6 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use changelint_bench::{Corpus, CorpusOptions};
-use changelint_policies::projection::Projection;
 use changelint_policies::record::ChangeRecord;
 use changelint_policies::yaml::{Limits, parse_documents};
 use changelint_policies::{
@@ -66,10 +65,9 @@ fn trees() -> Trees {
 
 fn load_objects(files: &[SourceFile], policy: &Policy) -> Vec<Object> {
     let limits = Limits::default();
-    let projection = Projection::files(policy);
     files
         .iter()
-        .flat_map(|f| input::load_objects(f, &limits, &projection).expect("corpus parses"))
+        .flat_map(|f| input::load_objects(f, &limits, policy).expect("corpus parses"))
         .collect()
 }
 

@@ -611,7 +611,6 @@ mod tests {
 
     use super::*;
     use crate::input::{SourceFile, load_objects};
-    use crate::projection::Projection;
     use crate::yaml::Limits;
 
     /// A file of ConfigMaps (`name` or `namespace/name`), one per document.
@@ -632,12 +631,7 @@ mod tests {
     /// The objects of a file at `path`.
     fn read(path: &str, text: &str) -> Vec<Object> {
         let policy = Policy::default();
-        load_objects(
-            &SourceFile::new(path, text),
-            &Limits::default(),
-            &Projection::files(&policy),
-        )
-        .unwrap()
+        load_objects(&SourceFile::new(path, text), &Limits::default(), &policy).unwrap()
     }
 
     /// Each pair as `before-file:name -> after-file:name`, `-` for a missing side.
@@ -855,7 +849,6 @@ pub(crate) mod testing {
     use crate::Object;
     use crate::config::Policy;
     use crate::input::{SourceFile, load_objects};
-    use crate::projection::Projection;
     use crate::yaml::Limits;
 
     /// One ConfigMap per entry of `dirs`, read from `DIR/mINDEX.yaml`: objects whose
@@ -868,7 +861,7 @@ pub(crate) mod testing {
                 let text =
                     format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: m{index}}}\n");
                 let file = SourceFile::new(format!("{dir}/m{index}.yaml"), text);
-                load_objects(&file, &Limits::default(), &Projection::files(&policy)).unwrap()
+                load_objects(&file, &Limits::default(), &policy).unwrap()
             })
             .collect()
     }

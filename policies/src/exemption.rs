@@ -41,6 +41,67 @@ fn parse_annotation(value: &str) -> AnnotationExemption {
     }
 }
 
+/// Why an annotation exemption cannot be read: it names no rule or an unknown one, has a part
+/// other than `reason=` and `expires=`, or an expiry that is not a `YYYY-MM-DD` date. Read as
+/// it stands, a typo in a rule would exempt nothing without a word, and a malformed date (it
+/// is compared as text) would never expire.
+pub fn annotation_error(value: &str) -> Option<String> {
+    let annotation = parse_annotation(value);
+    if annotation.rules.is_empty() {
+        return Some(
+            "names no rule (expected `rule-id[,rule-id]; reason=...; expires=YYYY-MM-DD`)".into(),
+        );
+    }
+    if let Some(unknown) = annotation
+        .rules
+        .iter()
+        .find(|r| *r != "*" && crate::registry::find(r).is_none())
+    {
+        return Some(format!(
+            "names the unknown rule `{unknown}` (`changelint rules` lists them)"
+        ));
+    }
+    if let Some(part) = value.split(';').skip(1).find(|part| {
+        !matches!(part.split_once('='), Some((key, _)) if matches!(key.trim(), "reason" | "expires"))
+    }) {
+        return Some(format!(
+            "has `{}`, which is neither `reason=...` nor `expires=YYYY-MM-DD`",
+            part.trim()
+        ));
+    }
+    match annotation.expires {
+        Some(date) if !is_date(&date) => Some(format!(
+            "expires on `{date}`, which is not a date written YYYY-MM-DD"
+        )),
+        _ => None,
+    }
+}
+
+/// Whether `text` is a real calendar date written `YYYY-MM-DD`.
+fn is_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes[range].iter().try_fold(0u32, |n, b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
 /// Decides, for one finding, whether an exemption applies; returns its use if so.
 pub fn exemption_for(
     finding: &Finding,
@@ -133,6 +194,30 @@ mod tests {
                 expires: Some("2026-12-31".into()),
             }
         );
+    }
+
+    #[test]
+    fn malformed_annotations_are_named() {
+        assert_eq!(
+            annotation_error("limits-removed; reason=x; expires=2026-02-28"),
+            None
+        );
+        assert_eq!(annotation_error("*; expires=2028-02-29"), None);
+        assert_eq!(annotation_error("CL101,requests-removed"), None);
+        for (bad, says) in [
+            ("limits-remvoed; reason=x", "unknown rule `limits-remvoed`"),
+            ("; reason=x", "names no rule"),
+            ("limits-removed; expire=2026-12-31", "`expire=2026-12-31`"),
+            ("limits-removed; load test", "`load test`"),
+            ("limits-removed; expires=31.12.2020", "`31.12.2020`"),
+            ("limits-removed; expires=never", "`never`"),
+            ("limits-removed; expires=2026-13-01", "`2026-13-01`"),
+            ("limits-removed; expires=2026-02-29", "`2026-02-29`"),
+            ("limits-removed; expires=2026-1-01", "`2026-1-01`"),
+        ] {
+            let error = annotation_error(bad).unwrap_or_default();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 
     #[test]

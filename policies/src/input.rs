@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::Policy;
 use crate::object::{Identity, Object, Origin};
 use crate::projection::Projection;
+use crate::shape;
 use crate::yaml::{Limits, YamlError, escape_token, parse_manifests};
 
 /// One file handed to the engine.
@@ -68,14 +70,14 @@ pub fn is_manifest_path(path: &str) -> bool {
 pub fn load_objects(
     file: &SourceFile,
     limits: &Limits,
-    projection: &Projection<'_>,
+    policy: &Policy,
 ) -> Result<Vec<Object>, InputError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| {
         let line = file.bytes[..e.valid_up_to()].split(|b| *b == b'\n').count();
         InputError::new(&file.path, Some(line as u32), "file is not valid UTF-8")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let documents = parse_manifests(text, limits, projection).map_err(|YamlError { line, mut message }| {
+    let documents = parse_manifests(text, limits, &Projection::files(policy)).map_err(|YamlError { line, mut message }| {
         if text.contains("{{") {
             message.push_str(" (this looks like an unrendered Helm or Go template: check the output of `helm template` instead)");
         }
@@ -115,17 +117,23 @@ pub fn load_objects(
         } else {
             file.pairing_path.clone()
         };
+        let first = objects.len();
         match unpack_list(document.value) {
             Ok(items) => {
                 for (item_index, item) in items.into_iter().enumerate() {
+                    let prefix = format!("/items/{}", escape_token(&item_index.to_string()));
+                    if !item.is_object() {
+                        return Err(InputError::new(
+                            &file.path,
+                            lines.line_of(&prefix),
+                            format!("`{prefix}`: a List item must be an object (a mapping)"),
+                        ));
+                    }
                     let identity =
                         Identity::of(&item, &format!("{config_name}/items/{item_index}"));
                     objects.push(Object {
                         value: item,
-                        origin: Some(origin(format!(
-                            "/items/{}",
-                            escape_token(&item_index.to_string())
-                        ))),
+                        origin: Some(origin(prefix)),
                         lines: lines.clone(),
                         identity,
                     });
@@ -139,6 +147,12 @@ pub fn load_objects(
                     lines,
                     identity,
                 });
+            }
+        }
+        for object in &objects[first..] {
+            if let Err(misshapen) = shape::check(&object.value, &object.identity, policy) {
+                let (_, line) = object.locate(&misshapen.pointer);
+                return Err(InputError::new(&file.path, line, misshapen.to_string()));
             }
         }
     }
@@ -155,7 +169,7 @@ fn unpack_list(value: Value) -> Result<Vec<Value>, Value> {
     }
     match value {
         Value::Object(mut map) => match map.remove("items") {
-            Some(Value::Array(items)) => Ok(items.into_iter().filter(Value::is_object).collect()),
+            Some(Value::Array(items)) => Ok(items),
             _ => Err(Value::Object(map)),
         },
         other => Err(other),
@@ -168,7 +182,7 @@ mod tests {
 
     fn load_file(file: &SourceFile) -> Result<Vec<Object>, InputError> {
         let policy = crate::Policy::default();
-        load_objects(file, &Limits::default(), &Projection::files(&policy))
+        load_objects(file, &Limits::default(), &policy)
     }
 
     fn load(text: &str) -> Result<Vec<Object>, InputError> {

@@ -30,6 +30,7 @@ pub mod resources;
 pub mod rule;
 pub mod rules;
 pub mod scope;
+pub mod shape;
 pub mod yaml;
 
 pub use change::ChangeSet;
@@ -43,7 +44,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use impact::Impact;
-use projection::Projection;
 use yaml::{Limits, LineMap};
 
 /// Reads both sides of a change from files into a change set.
@@ -86,8 +86,7 @@ pub fn load_change(
     // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
     // in parallel. Results are gathered in file order and the first error in that order is
     // the one reported, exactly as a sequential read would.
-    let projection = Projection::files(policy);
-    let load = |file: &&SourceFile| input::load_objects(file, &limits, &projection);
+    let load = |file: &&SourceFile| input::load_objects(file, &limits, policy);
     let mut parsed: Vec<Result<Vec<Object>, InputError>> = if to_parse.len() > 1 {
         // One file per job: rayon otherwise splits a slice into a few long runs, and the
         // last run of a tree kept one core busy while the other waited.
@@ -137,7 +136,6 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
         message: e.message,
     })?;
     let limits = Limits::default();
-    let projection = Projection::files(policy);
     let mut before = Vec::new();
     let mut after = Vec::new();
     for patch in patches
@@ -159,12 +157,11 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
                 pairing_path: pairing.clone(),
                 bytes: side.text.clone().into_bytes(),
             };
-            let objects =
-                input::load_objects(&file, &limits, &projection).map_err(|e| InputError {
-                    file: format!("{diff_file} ({path})"),
-                    line: e.line.and_then(|l| side.original_line(l as usize)),
-                    message: e.message,
-                })?;
+            let objects = input::load_objects(&file, &limits, policy).map_err(|e| InputError {
+                file: format!("{diff_file} ({path})"),
+                line: e.line.and_then(|l| side.original_line(l as usize)),
+                message: e.message,
+            })?;
             // The objects of one document (the items of a `kind: List`) share its line map:
             // it is remapped once per document and shared again (a copy per item made a List
             // quadratic in time and memory). Held: the document's map as read, and remapped.
@@ -189,13 +186,20 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
 }
 
 /// Builds the change set of one object before and after: what an admission request holds.
+/// Fails on an object the rules cannot read (see [`shape`]).
 pub fn object_change(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
     policy: &Policy,
-) -> ChangeSet {
-    let side = |value: Option<serde_json::Value>| value.map(Object::detached).into_iter().collect();
-    ChangeSet::new(side(before), side(after), policy)
+) -> Result<ChangeSet, shape::Misshapen> {
+    let side = |value: Option<serde_json::Value>| -> Result<Vec<Object>, shape::Misshapen> {
+        let objects: Vec<Object> = value.map(Object::detached).into_iter().collect();
+        for object in &objects {
+            shape::check(&object.value, &object.identity, policy)?;
+        }
+        Ok(objects)
+    };
+    Ok(ChangeSet::new(side(before)?, side(after)?, policy))
 }
 
 /// Runs every rule over a change set and applies the policy's levels and exemptions.
@@ -334,10 +338,9 @@ mod tests {
     /// What `load_change` must give for one side: every file parsed on its own.
     fn parsed(files: &[SourceFile]) -> Vec<Object> {
         let policy = Policy::default();
-        let projection = Projection::files(&policy);
         files
             .iter()
-            .flat_map(|f| input::load_objects(f, &Limits::default(), &projection).unwrap())
+            .flat_map(|f| input::load_objects(f, &Limits::default(), &policy).unwrap())
             .collect()
     }
 

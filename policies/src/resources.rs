@@ -131,7 +131,9 @@ pub fn owners(object: &Object, policy: &Policy) -> Vec<Owner> {
             for (class, field) in [(Class::Limit, "limits"), (Class::Request, "requests")] {
                 if let Some(map) = c.value["resources"][field].as_object() {
                     let base = child_pointer(&resources, field);
-                    for (resource, value) in map {
+                    // `null` is unset, as the API server reads it: `memory: null` removes
+                    // the limit.
+                    for (resource, value) in map.iter().filter(|(_, value)| !value.is_null()) {
                         slots.push(slot(
                             class,
                             resource.clone(),

@@ -184,7 +184,14 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
             judged_kind,
         };
     }
-    let change = changelint_policies::object_change(before, Some(after), policy);
+    let change = match changelint_policies::object_change(before, Some(after), policy) {
+        Ok(change) => change,
+        Err(misshapen) => {
+            return invalid(&format!(
+                "changelint: the object cannot be read: {misshapen}"
+            ));
+        }
+    };
     let report = changelint_policies::check(&change, policy);
     render(uid, &report)
 }

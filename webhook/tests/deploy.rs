@@ -239,7 +239,8 @@ fn deployment_is_redundant_bounded_and_locked_down() {
 fn own_deployment_passes_the_engine() {
     let deployment = one("Deployment");
     let policy = Policy::default();
-    let change = changelint_policies::object_change(None, Some(deployment), &policy);
+    let change = changelint_policies::object_change(None, Some(deployment), &policy)
+        .expect("a readable deployment");
     let report = changelint_policies::check(&change, &policy);
     assert!(
         !report.findings.iter().any(|f| f.rule == "limits-missing"),

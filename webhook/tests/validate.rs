@@ -134,6 +134,34 @@ async fn update_without_old_object_is_invalid_not_denied() {
 }
 
 #[tokio::test]
+async fn a_memory_limit_set_to_null_is_a_removal() {
+    let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
+    let mut resources = incident_resources();
+    resources["limits"]["memory"] = Value::Null;
+    let after = log_shipper(Some(resources), SHIPPER_IMAGE);
+    let response = answer(&review(V1, "UPDATE", Some(before), Some(after))).await;
+    assert_eq!(response["allowed"], false, "{response:#}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(message.contains("256Mi -> unbounded"), "{message}");
+}
+
+#[tokio::test]
+async fn an_object_the_rules_cannot_read_is_invalid_not_allowed() {
+    let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
+    let mut resources = incident_resources();
+    resources["limits"]["memory"] = json!("abc");
+    let after = log_shipper(Some(resources), SHIPPER_IMAGE);
+    let response = answer(&review(V1, "UPDATE", Some(before), Some(after))).await;
+    assert_eq!(response["allowed"], false, "{response:#}");
+    assert_eq!(response["status"]["code"], 400);
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("/spec/template/spec/containers/0/resources/limits/memory"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn v1beta1_is_answered_in_v1beta1() {
     let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
     let after = log_shipper(None, SHIPPER_IMAGE);
