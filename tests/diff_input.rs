@@ -171,6 +171,38 @@ fn plain_diff_u_is_read_too() {
 }
 
 #[test]
+fn a_hunk_inside_a_block_scalar_holds_nothing_to_judge() {
+    let dir = tempfile::tempdir().unwrap();
+    let script: String = (1..=20).map(|i| format!("    echo line{i}\n")).collect();
+    let configmap = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scripts\ndata:\n  script.sh: |\n{script}"
+    );
+    let hunk = "@@ -18,7 +18,7 @@\n     echo line12\n     echo line13\n     echo line14\n-    echo line15\n+    echo changed15\n     echo line16\n     echo line17\n     echo line18\n";
+    assert!(
+        configmap.contains("    echo line15\n    echo line16\n    echo line17\n    echo line18\n")
+    );
+    let diff = format!("--- a/cm.yaml\n+++ b/cm.yaml\n{hunk}");
+    let only_script = dir.path().join("script.diff");
+    fs::write(&only_script, &diff).unwrap();
+    let (code, report) = changelint_json(&["check", "--diff", &only_script.display().to_string()]);
+    assert_eq!(code, 0, "{report:#}");
+
+    // Beside a removed limit, which is still found.
+    let removal =
+        fs::read_to_string(repo_path("policies/fixtures/diffs/plain-u-agent.diff")).unwrap();
+    let both = dir.path().join("both.diff");
+    fs::write(&both, format!("{diff}{removal}")).unwrap();
+    let (code, report) = changelint_json(&["check", "--diff", &both.display().to_string()]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        rules_of(&report)
+            .iter()
+            .any(|(rule, _)| rule == "limits-removed"),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn a_diff_that_is_not_a_diff_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.diff");

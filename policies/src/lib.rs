@@ -149,7 +149,13 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
             (&sides.after, &patch.new_path, &mut after),
         ] {
             let Some(path) = path else { continue };
-            if side.text.trim().is_empty() {
+            // A side whose lines all sit inside a scalar (a hunk within a block of script or
+            // config text) is rebuilt as comments: it holds no node a rule could read.
+            let holds_nodes = side.text.lines().any(|line| {
+                let line = line.trim();
+                !(line.is_empty() || line.starts_with('#') || line == "---" || line == "...")
+            });
+            if !holds_nodes {
                 continue;
             }
             let file = SourceFile {

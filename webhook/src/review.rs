@@ -161,8 +161,16 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
         judgement: Judgement::Invalid,
         judged_kind,
     };
-    let Some(mut after) = object.filter(Value::is_object) else {
-        return invalid("changelint: the AdmissionReview request has no object to check");
+    let mut after = match object {
+        Some(object @ Value::Object(_)) => object,
+        None | Some(Value::Null) => {
+            return invalid("changelint: the AdmissionReview request has no object to check");
+        }
+        Some(_) => {
+            return invalid(
+                "changelint: the AdmissionReview request's object is not a JSON object",
+            );
+        }
     };
     let mut before = match (operation, old_object.filter(Value::is_object)) {
         (Operation::Update, None) => {

@@ -162,6 +162,18 @@ async fn an_object_the_rules_cannot_read_is_invalid_not_allowed() {
 }
 
 #[tokio::test]
+async fn an_object_that_is_not_a_json_object_is_invalid_and_said_so() {
+    for object in [json!("a string"), json!(5), json!([1])] {
+        let mut review = review(V1, "CREATE", None, Some(log_shipper(None, SHIPPER_IMAGE)));
+        review["request"]["object"] = object;
+        let response = answer(&review).await;
+        assert_eq!(response["status"]["code"], 400, "{response:#}");
+        let message = response["status"]["message"].as_str().unwrap();
+        assert!(message.contains("not a JSON object"), "{message}");
+    }
+}
+
+#[tokio::test]
 async fn v1beta1_is_answered_in_v1beta1() {
     let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
     let after = log_shipper(None, SHIPPER_IMAGE);
