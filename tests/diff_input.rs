@@ -269,3 +269,48 @@ fn record_from_stdin_and_one_stdin_reader_only() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("only one of"), "{}", run.stderr);
 }
+
+#[test]
+fn a_binary_patch_of_a_manifest_is_an_error_naming_the_diff_and_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("change.diff");
+    let shown = diff.display().to_string();
+    let repo = dir.path().display().to_string();
+    for patch in [
+        "diff --git a/d/ds.yaml b/d/ds.yaml\nindex 1111111..2222222 100644\nBinary files a/d/ds.yaml and b/d/ds.yaml differ\n",
+        "diff --git a/d/ds.yaml b/d/ds.yaml\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 12\nTcmZ?wbhEHbRA*pd00000\n\nliteral 0\nHcmV?d00001\n\n",
+        "Binary files old/d/ds.yaml and new/d/ds.yaml differ\n",
+    ] {
+        fs::write(&diff, patch).unwrap();
+        for with_repo in [&[][..], &["--repo", &repo][..]] {
+            let mut args = vec!["check", "--diff", &shown];
+            args.extend(with_repo);
+            let run = changelint(&args);
+            assert_eq!(
+                run.code, 2,
+                "{patch}{with_repo:?}: {}{}",
+                run.stdout, run.stderr
+            );
+            assert!(
+                run.stderr.contains(&shown) && run.stderr.contains("d/ds.yaml"),
+                "{patch}{with_repo:?}: {}",
+                run.stderr
+            );
+        }
+    }
+
+    // A binary file that is not a manifest (an image) is no input of the lint.
+    let incident = fs::read_to_string(repo_path(
+        "examples/incident/runtime-log-shipper-config-diff.txt",
+    ))
+    .unwrap();
+    fs::write(
+        &diff,
+        format!(
+            "diff --git a/logo.png b/logo.png\nindex 1111111..2222222 100644\nBinary files a/logo.png and b/logo.png differ\n{incident}"
+        ),
+    )
+    .unwrap();
+    let (code, report) = changelint_json(&["check", "--diff", &shown]);
+    assert_eq!(code, 1, "{report}");
+}
