@@ -314,3 +314,39 @@ fn a_binary_patch_of_a_manifest_is_an_error_naming_the_diff_and_the_manifest() {
     let (code, report) = changelint_json(&["check", "--diff", &shown]);
     assert_eq!(code, 1, "{report}");
 }
+
+#[test]
+fn a_record_that_starts_with_a_byte_order_mark_keeps_its_first_heading() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.md");
+    fs::write(
+        &record,
+        "\u{feff}## Resource Impact\nlog-shipper: memory limit 256Mi -> unbounded\n\n## Summary\nDrop the limit.\n\n## Rollback\nRevert.\n",
+    )
+    .unwrap();
+    let record = record.display().to_string();
+    let run = changelint(&["record", &record]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("{record}:1: Resource Impact: present")),
+        "{}",
+        run.stdout
+    );
+
+    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let (_, report) = changelint_json(&[
+        "check",
+        "--before",
+        &format!("{fixture}/before.yaml"),
+        "--after",
+        &format!("{fixture}/after.yaml"),
+        "--record",
+        &record,
+    ]);
+    assert_eq!(
+        report["impact"]["record"]["sections"][0],
+        serde_json::json!({"name": "Resource Impact", "state": "present", "line": 1}),
+        "{report}"
+    );
+}
