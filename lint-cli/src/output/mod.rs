@@ -57,10 +57,10 @@ impl Sources {
         let starts = text.line_starts();
         let index = line.checked_sub(1)? as usize;
         let start = *starts.get(index)?;
-        let end = starts
-            .get(index + 1)
-            .map_or(text.bytes.len(), |&next| next - 1);
+        let end = starts.get(index + 1).copied().unwrap_or(text.bytes.len());
+        // The last line ends at the end of the file, after its break if it has one.
         let bytes = &text.bytes[start..end];
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         std::str::from_utf8(bytes).ok()
     }
@@ -207,5 +207,20 @@ mod tests {
         assert_eq!(sources.line("other.yaml", 1), None);
         assert_eq!(sources.line("bad.yaml", 1), Some("ok"));
         assert_eq!(sources.line("bad.yaml", 2), None);
+    }
+
+    #[test]
+    fn the_last_line_is_quoted_without_its_line_break() {
+        let mut sources = Sources::default();
+        sources.add([
+            SourceFile::new("lf.yaml", "a: 1\nb: 2\n"),
+            SourceFile::new("crlf.yaml", "a: 1\r\nb: 2\r\n"),
+            SourceFile::new("one.yaml", "a: 1\n"),
+        ]);
+        for file in ["lf.yaml", "crlf.yaml"] {
+            assert_eq!(sources.line(file, 2), Some("b: 2"), "{file}");
+            assert_eq!(sources.line(file, 3), None, "{file}");
+        }
+        assert_eq!(sources.line("one.yaml", 1), Some("a: 1"));
     }
 }
