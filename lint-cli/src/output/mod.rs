@@ -138,6 +138,7 @@ fn render(
 pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<()> {
     let mut redirected = false;
     let mut to_stdout: Vec<Format> = Vec::new();
+    let mut to_files: Vec<(Format, &str)> = Vec::new();
     let mut github = false;
     for spec in &common.output {
         let (format, path) = if let Some((name, path)) = spec.split_once('=') {
@@ -153,6 +154,20 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
             to_stdout.push(format);
             continue;
         }
+        // The second report would overwrite the first: refused before any file is written.
+        // A device or a pipe (`/dev/null`, as scripts/bench-cli.sh uses) overwrites nothing:
+        // the reports go to it one after the other, as several `FORMAT=-` go to stdout.
+        let device = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if !device
+            && to_files
+                .iter()
+                .any(|(_, seen)| std::path::Path::new(seen) == std::path::Path::new(path))
+        {
+            anyhow::bail!("--output {path}: given twice; each report needs a file of its own");
+        }
+        to_files.push((format, path));
+    }
+    for (format, path) in to_files {
         let mut buffer = Vec::new();
         render(
             format,
