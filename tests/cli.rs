@@ -276,3 +276,25 @@ fn usage_errors_exit_2() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no/such/file.yaml"), "{}", run.stderr);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_to_stdout_says_it_was_writing_stdout() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let output = std::process::Command::new(crate::util::binary("changelint"))
+        .args(["audit", "examples/incident/after"])
+        .current_dir(crate::util::root())
+        .env("NO_COLOR", "1")
+        .stdout(full)
+        .output()
+        .expect("changelint runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("writing the report to stdout") && stderr.contains("os error 28"),
+        "{stderr}"
+    );
+}

@@ -130,6 +130,9 @@ fn render(
     }
 }
 
+/// The context of a failed write to stdout.
+pub const WRITING_STDOUT: &str = "writing the report to stdout";
+
 /// Writes the report to stdout and to every `--output`.
 ///
 /// `--format` goes to stdout unless a plain `--output FILE` redirects it there. `--output
@@ -187,11 +190,13 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
         let color = text::color_wanted();
         // Stdout is line-buffered: a large report would be a write call per line.
         let mut lock = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        // An OS error alone ("No space left on device") does not say which output failed.
         for format in to_stdout {
-            render(format, report, &Context { sources, color }, &mut lock)?;
+            render(format, report, &Context { sources, color }, &mut lock)
+                .context(WRITING_STDOUT)?;
             github |= format == Format::Github;
         }
-        lock.flush()?;
+        lock.flush().context(WRITING_STDOUT)?;
     }
     // The job summary is written once per run, however many github outputs there are.
     let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
