@@ -155,3 +155,22 @@ fn inventory_multiplies_the_delta_over_the_fleet() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("inventory.yaml:3"), "{}", run.stderr);
 }
+
+#[test]
+fn an_inventory_of_several_documents_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yaml");
+    std::fs::write(
+        &inventory,
+        "clusters:\n  prod-eu-1:\n    nodes: 120\n---\nclusters:\n  prod-us-1:\n    nodes: 80\n",
+    )
+    .unwrap();
+    let run = changelint(&[
+        "audit",
+        "examples/incident/after",
+        "--inventory",
+        &inventory.display().to_string(),
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("inventory.yaml:5"), "{}", run.stderr);
+}

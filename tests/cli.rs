@@ -276,3 +276,48 @@ fn usage_errors_exit_2() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no/such/file.yaml"), "{}", run.stderr);
 }
+
+/// Runs `changelint ARGS` with stdout on `/dev/full`, where every write fails.
+#[cfg(target_os = "linux")]
+fn with_stdout_full(args: &[&str]) -> (Option<i32>, String) {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    let output = std::process::Command::new(crate::util::binary("changelint"))
+        .args(args)
+        .current_dir(crate::util::root())
+        .env("NO_COLOR", "1")
+        .stdout(full)
+        .output()
+        .expect("changelint runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_write_to_stdout_says_it_was_writing_stdout() {
+    let (code, stderr) = with_stdout_full(&["audit", "examples/incident/after"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("writing the report to stdout") && stderr.contains("os error 28"),
+        "{stderr}"
+    );
+    // The subcommands that print text fail the same way, not with a panic.
+    for args in [
+        &["rules"][..],
+        &["explain", "CL101"],
+        &["record", "--template"],
+        &["record", "examples/incident/CHG-2026-01-21-OBS-0855.md"],
+    ] {
+        let (code, stderr) = with_stdout_full(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("writing to stdout") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

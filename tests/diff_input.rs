@@ -301,3 +301,84 @@ fn record_from_stdin_and_one_stdin_reader_only() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("only one of"), "{}", run.stderr);
 }
+
+#[test]
+fn a_binary_patch_of_a_manifest_is_an_error_naming_the_diff_and_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let diff = dir.path().join("change.diff");
+    let shown = diff.display().to_string();
+    let repo = dir.path().display().to_string();
+    for patch in [
+        "diff --git a/d/ds.yaml b/d/ds.yaml\nindex 1111111..2222222 100644\nBinary files a/d/ds.yaml and b/d/ds.yaml differ\n",
+        "diff --git a/d/ds.yaml b/d/ds.yaml\nindex 1111111..2222222 100644\nGIT binary patch\nliteral 12\nTcmZ?wbhEHbRA*pd00000\n\nliteral 0\nHcmV?d00001\n\n",
+        "Binary files old/d/ds.yaml and new/d/ds.yaml differ\n",
+    ] {
+        fs::write(&diff, patch).unwrap();
+        for with_repo in [&[][..], &["--repo", &repo][..]] {
+            let mut args = vec!["check", "--diff", &shown];
+            args.extend(with_repo);
+            let run = changelint(&args);
+            assert_eq!(
+                run.code, 2,
+                "{patch}{with_repo:?}: {}{}",
+                run.stdout, run.stderr
+            );
+            assert!(
+                run.stderr.contains(&shown) && run.stderr.contains("d/ds.yaml"),
+                "{patch}{with_repo:?}: {}",
+                run.stderr
+            );
+        }
+    }
+
+    // A binary file that is not a manifest (an image) is no input of the lint.
+    let incident = fs::read_to_string(repo_path(
+        "examples/incident/runtime-log-shipper-config-diff.txt",
+    ))
+    .unwrap();
+    fs::write(
+        &diff,
+        format!(
+            "diff --git a/logo.png b/logo.png\nindex 1111111..2222222 100644\nBinary files a/logo.png and b/logo.png differ\n{incident}"
+        ),
+    )
+    .unwrap();
+    let (code, report) = changelint_json(&["check", "--diff", &shown]);
+    assert_eq!(code, 1, "{report}");
+}
+
+#[test]
+fn a_record_that_starts_with_a_byte_order_mark_keeps_its_first_heading() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.md");
+    fs::write(
+        &record,
+        "\u{feff}## Resource Impact\nlog-shipper: memory limit 256Mi -> unbounded\n\n## Summary\nDrop the limit.\n\n## Rollback\nRevert.\n",
+    )
+    .unwrap();
+    let record = record.display().to_string();
+    let run = changelint(&["record", &record]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!("{record}:1: Resource Impact: present")),
+        "{}",
+        run.stdout
+    );
+
+    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let (_, report) = changelint_json(&[
+        "check",
+        "--before",
+        &format!("{fixture}/before.yaml"),
+        "--after",
+        &format!("{fixture}/after.yaml"),
+        "--record",
+        &record,
+    ]);
+    assert_eq!(
+        report["impact"]["record"]["sections"][0],
+        serde_json::json!({"name": "Resource Impact", "state": "present", "line": 1}),
+        "{report}"
+    );
+}

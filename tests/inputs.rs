@@ -269,6 +269,103 @@ fn every_workload_kind_is_read() {
     }
 }
 
+#[test]
+fn manifest_extensions_match_in_any_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemonset = fs::read_to_string(repo_path(
+        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml",
+    ))
+    .unwrap();
+    fs::write(dir.path().join("DS.YAML"), &daemonset).unwrap();
+    let (_, report) = changelint_json(&["audit", &dir.path().display().to_string()]);
+    let files: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !files.is_empty() && files.iter().all(|f| f.ends_with("DS.YAML")),
+        "{report}"
+    );
+}
+
+/// A pipe or a device named on the command line is read as a file: `<(cat x.yaml)`,
+/// `/dev/stdin`.
+#[cfg(unix)]
+#[test]
+fn a_pipe_given_as_a_path_is_read_as_a_file() {
+    let dir = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let after = fs::read(format!("{dir}/after.yaml")).unwrap();
+    let run = changelint_with_stdin(&["audit", "/dev/stdin", "--format", "json"], Some(&after));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
+    assert_eq!(report["findings"][0]["file"], "/dev/stdin", "{report}");
+
+    let run = changelint_with_stdin(
+        &[
+            "check",
+            "--before",
+            &format!("{dir}/before.yaml"),
+            "--after",
+            "/dev/stdin",
+            "--format",
+            "json",
+        ],
+        Some(&after),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        rules_of(&report),
+        [("limits-removed".to_owned(), "deny".to_owned())]
+    );
+
+    // A character device holds no manifest: an error, not an empty directory.
+    let run = changelint(&["audit", "/dev/null"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("/dev/null"), "{}", run.stderr);
+}
+
+/// Inside a directory, a FIFO or a socket named like a manifest is refused, not read (a FIFO
+/// with no writer would block the walk forever) and not skipped.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_socket_in_a_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("ok.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    let fifo = dir.path().join("nested/pipe.yaml");
+    fs::create_dir(fifo.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let root = dir.path().display().to_string();
+    let run = changelint(&["audit", &root]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&fifo.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    fs::remove_file(&fifo).unwrap();
+
+    let socket = dir.path().join("agent.sock.json");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let run = changelint(&["audit", &root]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&socket.display().to_string()),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Bad input: exit 2, a message naming the file (and line), never a panic.
 mod bad_input {
     use super::*;

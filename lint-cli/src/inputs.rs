@@ -16,6 +16,10 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Files in a directory get their path relative to it as pairing path, so `before/x.yaml` pairs
 /// with `after/x.yaml`; a single file (or stdin) gets an empty pairing path, so two single files
 /// pair with each other whatever their names.
+///
+/// A PATH that is not a directory is read as one file whatever it is: a pipe (`<(cat x.yaml)`,
+/// `/dev/stdin`) or a device is what the user named, and taking it for an empty directory
+/// passed a change nobody read.
 pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
     if arg == "-" {
         let mut bytes = Vec::new();
@@ -32,7 +36,7 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
     }
     let root = Path::new(arg);
     let meta = std::fs::metadata(root).with_context(|| format!("{arg}: cannot read"))?;
-    if meta.is_file() {
+    if !meta.is_dir() {
         return Ok(vec![SourceFile {
             path: arg.to_owned(),
             pairing_path: String::new(),
@@ -45,9 +49,19 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
         .sort_by_file_name()
     {
         let entry = entry.with_context(|| format!("{arg}: cannot walk the directory"))?;
-        if entry.file_type().is_file() && is_manifest_path(&entry.path().to_string_lossy()) {
-            paths.push(entry.into_path());
+        if entry.file_type().is_dir() || !is_manifest_path(&entry.path().to_string_lossy()) {
+            continue;
         }
+        // Skipping a FIFO or a socket would drop a manifest unseen, and reading a FIFO nobody
+        // writes to would block forever: only a path named on the command line is read so.
+        if !entry.file_type().is_file() {
+            bail!(
+                "{}: not a regular file (a FIFO, socket or device); name it as a PATH of its own \
+                 to read it",
+                entry.path().display()
+            );
+        }
+        paths.push(entry.into_path());
     }
     // Read on every core, as the engine parses: one by one, reading was a tenth of an audit.
     // Results keep the walk's order, and the first error in that order is the one reported.
@@ -67,12 +81,18 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let shown = path.display();
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("{shown}: cannot read"))?
-        .len();
-    check_size(&shown.to_string(), size)?;
-    std::fs::read(path).with_context(|| format!("{shown}: cannot read"))
+    let shown = path.display().to_string();
+    let cannot_read = || format!("{shown}: cannot read");
+    let file = std::fs::File::open(path).with_context(cannot_read)?;
+    let size = file.metadata().with_context(cannot_read)?.len();
+    check_size(&shown, size)?;
+    // A pipe or a device has no size to check beforehand: the limit holds while reading.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(cannot_read)?;
+    check_size(&shown, bytes.len() as u64)?;
+    Ok(bytes)
 }
 
 /// Refuses files over the size limit before reading them.

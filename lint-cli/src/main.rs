@@ -10,7 +10,8 @@ mod inputs;
 mod output;
 mod patch;
 
-use std::io;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
@@ -71,17 +72,20 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             let rule = registry::find(&rule)
                 .ok_or_else(|| anyhow!("unknown rule `{rule}`; `changelint rules` lists them"))?;
             // The same text as docs/rules/<id>.md.
-            print!("{}", output::docs::rule_markdown(rule.meta()));
+            print_out(&output::docs::rule_markdown(rule.meta()))?;
             Ok(ExitStatus::Success)
         }
         Command::Rules => {
+            let mut out = String::new();
             for rule in registry::RULES {
                 let meta = rule.meta();
-                println!(
+                writeln!(
+                    out,
                     "{:<6} {:<28} {:<5} {}",
                     meta.code, meta.id, meta.severity, meta.summary
-                );
+                )?;
             }
+            print_out(&out)?;
             Ok(ExitStatus::Success)
         }
     }
@@ -208,7 +212,7 @@ fn read_record(args: &CheckArgs) -> Result<Option<(String, String)>> {
 
 fn record(args: &RecordArgs) -> Result<ExitStatus> {
     if args.template {
-        print!("{}", record::TEMPLATE);
+        print_out(record::TEMPLATE)?;
         return Ok(ExitStatus::Success);
     }
     let path = args
@@ -234,6 +238,7 @@ fn record(args: &RecordArgs) -> Result<ExitStatus> {
     let parsed = ChangeRecord::parse(path, &text);
     let sections = record::required_sections(&parsed, &policy.record);
     let mut complete = true;
+    let mut out = String::new();
     for section in &sections {
         let at = section
             .line
@@ -245,15 +250,31 @@ fn record(args: &RecordArgs) -> Result<ExitStatus> {
             record::SectionState::Undeclared => "undeclared",
         };
         complete &= section.state == record::SectionState::Present;
-        println!("{at}: {}: {state}", section.name);
+        writeln!(out, "{at}: {}: {state}", section.name)?;
     }
     if complete {
-        println!("record: complete");
-        Ok(ExitStatus::Success)
+        out.push_str("record: complete\n");
     } else {
-        println!("record: incomplete (`changelint record --template` prints a record that passes)");
-        Ok(ExitStatus::Findings)
+        out.push_str(
+            "record: incomplete (`changelint record --template` prints a record that passes)\n",
+        );
     }
+    print_out(&out)?;
+    Ok(if complete {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+/// Writes text to stdout. `print!` panics when stdout fails (a full disk, a closed pipe); this
+/// returns the error, which `main` reports (or, for a closed pipe, takes for the reader's
+/// choice).
+fn print_out(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to stdout")
 }
 
 fn audit(args: &AuditArgs) -> Result<ExitStatus> {

@@ -7,7 +7,6 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use changelint_policies::SourceFile;
 use changelint_policies::diff::parse_unified_diff;
-use changelint_policies::input::is_manifest_path;
 
 /// Both sides of every manifest the patch touches, rebuilt from the repository's files.
 pub fn full_files(
@@ -19,10 +18,7 @@ pub fn full_files(
         .map_err(|e| anyhow::anyhow!("{diff_name}:{}: {}", e.line, e.message))?;
     let mut before = Vec::new();
     let mut after = Vec::new();
-    for patch in patches
-        .iter()
-        .filter(|p| !p.is_binary && is_manifest_path(p.path()))
-    {
+    for patch in changelint_policies::manifest_patches(diff_name, &patches)? {
         let pairing = patch.path().to_owned();
         let read = |path: &str| -> Result<Option<String>> {
             let file = repo.join(path);

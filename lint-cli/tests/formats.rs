@@ -163,6 +163,39 @@ fn several_outputs_in_one_run() {
 }
 
 #[test]
+fn the_same_output_file_twice_is_a_usage_error() {
+    let dir = scratch("same-output");
+    let report = dir.join("report");
+    let shown = report.display().to_string();
+    for pair in [
+        [format!("json={shown}"), format!("sarif={shown}")],
+        [shown.clone(), format!("markdown={shown}")],
+    ] {
+        let output = check(&["--output", &pair[0], "--output", &pair[1]], &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{pair:?}: {stderr}");
+        assert!(stderr.contains(&shown), "{pair:?}: {stderr}");
+        // Refused before anything is written: no report is half there.
+        assert!(!report.exists(), "{pair:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+    // Nothing is overwritten on a device: every format to /dev/null times their rendering.
+    #[cfg(unix)]
+    {
+        let output = check(
+            &["--output", "json=/dev/null", "--output", "sarif=/dev/null"],
+            &[],
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
 fn explain_prints_the_generated_rule_page() {
     let output = Command::new(env!("CARGO_BIN_EXE_changelint"))
         .args(["explain", "limits-removed"])

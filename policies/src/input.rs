@@ -59,10 +59,14 @@ impl InputError {
 /// Extensions of the files changelint reads as manifests.
 pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
-/// Whether a path names a manifest by its extension.
+/// Whether a path names a manifest by its extension, in any case: `X.YAML` is a manifest on
+/// every file system, and one that skipped it would drop it from the lint unseen.
 pub fn is_manifest_path(path: &str) -> bool {
-    path.rsplit_once('.')
-        .is_some_and(|(_, ext)| MANIFEST_EXTENSIONS.contains(&ext))
+    path.rsplit_once('.').is_some_and(|(_, ext)| {
+        MANIFEST_EXTENSIONS
+            .iter()
+            .any(|known| ext.eq_ignore_ascii_case(known))
+    })
 }
 
 /// Reads every object of a file, each workload projected onto what the rules read (see
@@ -217,5 +221,15 @@ mod tests {
         assert!(err.message.contains("not a mapping"), "{err}");
         let err = load("a: [\n").unwrap_err();
         assert!(err.line.is_some(), "{err}");
+    }
+
+    #[test]
+    fn manifest_extensions_match_in_any_case() {
+        for path in ["a.yaml", "d/X.YAML", "b.Yml", "c.JSON"] {
+            assert!(is_manifest_path(path), "{path}");
+        }
+        for path in ["a.md", "yaml", "d.yaml/README", "e.yamll"] {
+            assert!(!is_manifest_path(path), "{path}");
+        }
     }
 }

@@ -138,10 +138,7 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
     let limits = Limits::default();
     let mut before = Vec::new();
     let mut after = Vec::new();
-    for patch in patches
-        .iter()
-        .filter(|p| !p.is_binary && input::is_manifest_path(p.path()))
-    {
+    for patch in manifest_patches(diff_file, &patches)? {
         let sides = patch.partial_sides();
         let pairing = patch.path().to_owned();
         for (side, path, out) in [
@@ -189,6 +186,28 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
         }
     }
     Ok(ChangeSet::new(before, after, policy))
+}
+
+/// The patches of a diff that touch manifests; other files (images, code) are no input of the
+/// lint. A binary patch of a manifest is an error: the diff does not hold its content, and
+/// passing over it would pass a change nobody read.
+pub fn manifest_patches<'a>(
+    diff_file: &str,
+    patches: &'a [diff::FilePatch],
+) -> Result<Vec<&'a diff::FilePatch>, InputError> {
+    let manifests = patches.iter().filter(|p| input::is_manifest_path(p.path()));
+    if let Some(binary) = manifests.clone().find(|p| p.is_binary) {
+        return Err(InputError {
+            file: diff_file.to_owned(),
+            line: Some(binary.header_line),
+            message: format!(
+                "binary patch of the manifest `{}`: the diff does not hold its content \
+                 (`git diff --text` writes it as text)",
+                binary.path()
+            ),
+        });
+    }
+    Ok(manifests.collect())
 }
 
 /// Builds the change set of one object before and after: what an admission request holds.

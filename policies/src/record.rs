@@ -133,6 +133,10 @@ impl ChangeRecord {
     /// Parses `markdown` into its sections. Never fails: every string is a
     /// Markdown document. `file` is recorded for findings only.
     pub fn parse(file: &str, markdown: &str) -> ChangeRecord {
+        // CommonMark takes a leading byte order mark for text, which made the first heading a
+        // paragraph; every reader of a record comes through here. It ends no line, so line
+        // numbers stay those of the file.
+        let markdown = markdown.strip_prefix('\u{feff}').unwrap_or(markdown);
         let lines = LineIndex::new(markdown);
         let mut builder = Builder::default();
         let options =
@@ -1350,5 +1354,20 @@ revert
                 let _ = declares_no_change(&s.text);
             }
         }
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_not_part_of_the_first_heading() {
+        let record = ChangeRecord::parse(
+            "bom.md",
+            "\u{feff}# Title\n\n## Resource Impact\nmemory 1Gi -> 2Gi\n",
+        );
+        assert_eq!(record.title(), Some("Title"));
+        let lines: Vec<(u32, u32)> = record
+            .sections
+            .iter()
+            .map(|s| (s.line, s.end_line))
+            .collect();
+        assert_eq!(lines, [(1, 4), (3, 4)]);
     }
 }

@@ -148,15 +148,22 @@ impl Inventory {
             line,
             message,
         };
-        let mut docs =
+        let docs =
             parse_documents(text, &Limits::default()).map_err(|e| error(e.line, e.message))?;
-        if docs.is_empty() || docs[0].value.is_null() {
+        let mut docs = docs.into_iter().filter(|d| !d.value.is_null());
+        let Some(doc) = docs.next() else {
             return Err(error(
                 None,
                 "inventory is empty; expected `clusters: {name: {nodes: N}}`".into(),
             ));
+        };
+        // Clusters in a second document would be left out of the fleet impact unseen.
+        if let Some(extra) = docs.next() {
+            return Err(error(
+                Some(extra.start_line),
+                "an inventory file holds one YAML document".into(),
+            ));
         }
-        let doc = docs.remove(0);
         serde_path_to_error::deserialize(doc.value).map_err(|e| {
             let pointer = crate::config::path_to_pointer(&e.path().to_string());
             error(
@@ -238,5 +245,23 @@ mod tests {
             "clusters/{name}",
             &["clusters:clusters"],
         );
+    }
+
+    #[test]
+    fn an_inventory_holds_one_document() {
+        let inventory =
+            Inventory::from_yaml("inv.yaml", "# fleet\n---\nclusters:\n  a: {nodes: 3}\n").unwrap();
+        assert_eq!(inventory.clusters["a"].nodes, 3);
+        let err = Inventory::from_yaml(
+            "inv.yaml",
+            "clusters:\n  a: {nodes: 3}\n---\nclusters:\n  b: {nodes: 5}\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.file.as_str(), err.line),
+            ("inv.yaml", Some(4)),
+            "{err}"
+        );
+        assert!(err.message.contains("one YAML document"), "{err}");
     }
 }

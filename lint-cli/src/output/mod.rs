@@ -57,10 +57,10 @@ impl Sources {
         let starts = text.line_starts();
         let index = line.checked_sub(1)? as usize;
         let start = *starts.get(index)?;
-        let end = starts
-            .get(index + 1)
-            .map_or(text.bytes.len(), |&next| next - 1);
+        let end = starts.get(index + 1).copied().unwrap_or(text.bytes.len());
+        // The last line ends at the end of the file, after its break if it has one.
         let bytes = &text.bytes[start..end];
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         std::str::from_utf8(bytes).ok()
     }
@@ -130,6 +130,9 @@ fn render(
     }
 }
 
+/// The context of a failed write to stdout.
+pub const WRITING_STDOUT: &str = "writing the report to stdout";
+
 /// Writes the report to stdout and to every `--output`.
 ///
 /// `--format` goes to stdout unless a plain `--output FILE` redirects it there. `--output
@@ -138,6 +141,7 @@ fn render(
 pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<()> {
     let mut redirected = false;
     let mut to_stdout: Vec<Format> = Vec::new();
+    let mut to_files: Vec<(Format, &str)> = Vec::new();
     let mut github = false;
     for spec in &common.output {
         let (format, path) = if let Some((name, path)) = spec.split_once('=') {
@@ -153,6 +157,20 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
             to_stdout.push(format);
             continue;
         }
+        // The second report would overwrite the first: refused before any file is written.
+        // A device or a pipe (`/dev/null`, as scripts/bench-cli.sh uses) overwrites nothing:
+        // the reports go to it one after the other, as several `FORMAT=-` go to stdout.
+        let device = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if !device
+            && to_files
+                .iter()
+                .any(|(_, seen)| std::path::Path::new(seen) == std::path::Path::new(path))
+        {
+            anyhow::bail!("--output {path}: given twice; each report needs a file of its own");
+        }
+        to_files.push((format, path));
+    }
+    for (format, path) in to_files {
         let mut buffer = Vec::new();
         render(
             format,
@@ -172,11 +190,13 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
         let color = text::color_wanted();
         // Stdout is line-buffered: a large report would be a write call per line.
         let mut lock = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        // An OS error alone ("No space left on device") does not say which output failed.
         for format in to_stdout {
-            render(format, report, &Context { sources, color }, &mut lock)?;
+            render(format, report, &Context { sources, color }, &mut lock)
+                .context(WRITING_STDOUT)?;
             github |= format == Format::Github;
         }
-        lock.flush()?;
+        lock.flush().context(WRITING_STDOUT)?;
     }
     // The job summary is written once per run, however many github outputs there are.
     let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty());
@@ -207,5 +227,20 @@ mod tests {
         assert_eq!(sources.line("other.yaml", 1), None);
         assert_eq!(sources.line("bad.yaml", 1), Some("ok"));
         assert_eq!(sources.line("bad.yaml", 2), None);
+    }
+
+    #[test]
+    fn the_last_line_is_quoted_without_its_line_break() {
+        let mut sources = Sources::default();
+        sources.add([
+            SourceFile::new("lf.yaml", "a: 1\nb: 2\n"),
+            SourceFile::new("crlf.yaml", "a: 1\r\nb: 2\r\n"),
+            SourceFile::new("one.yaml", "a: 1\n"),
+        ]);
+        for file in ["lf.yaml", "crlf.yaml"] {
+            assert_eq!(sources.line(file, 2), Some("b: 2"), "{file}");
+            assert_eq!(sources.line(file, 3), None, "{file}");
+        }
+        assert_eq!(sources.line("one.yaml", 1), Some("a: 1"));
     }
 }
