@@ -277,6 +277,44 @@ fn usage_errors_exit_2() {
     assert!(run.stderr.contains("no/such/file.yaml"), "{}", run.stderr);
 }
 
+#[test]
+fn every_input_file_is_bounded_and_named() {
+    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let (before, after) = (
+        format!("{fixture}/before.yaml"),
+        format!("{fixture}/after.yaml"),
+    );
+    // An endless input stops at the size limit instead of filling memory.
+    for flag in ["--diff", "--policy", "--inventory", "--record"] {
+        let mut args = vec!["check", flag, "/dev/zero"];
+        if flag != "--diff" {
+            args.extend(["--before", &before, "--after", &after]);
+        }
+        let run = changelint(&args);
+        assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("/dev/zero: file is larger than 64 MiB"),
+            "{flag}: {}",
+            run.stderr
+        );
+    }
+    // Bytes that are not UTF-8 are named with their line, as in manifests.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, b"rules:\n  limits-removed: deny # caf\xe9\n").unwrap();
+    let policy = policy.display().to_string();
+    let run = changelint(&[
+        "check", "--policy", &policy, "--before", &before, "--after", &after,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("{policy}:2: file is not valid UTF-8")),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Runs `changelint ARGS` with stdout on `/dev/full`, where every write fails.
 #[cfg(target_os = "linux")]
 fn with_stdout_full(args: &[&str]) -> (Option<i32>, String) {

@@ -22,16 +22,10 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// passed a change nobody read.
 pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
     if arg == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .context("reading stdin")?;
-        check_size("<stdin>", bytes.len() as u64)?;
         return Ok(vec![SourceFile {
-            path: "<stdin>".into(),
+            path: STDIN.into(),
             pairing_path: String::new(),
-            bytes,
+            bytes: read_stdin()?,
         }]);
     }
     let root = Path::new(arg);
@@ -78,6 +72,38 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
         })
         .collect();
     read.into_iter().collect()
+}
+
+/// How stdin is named in messages.
+pub const STDIN: &str = "<stdin>";
+
+/// Reads a text input that is not a manifest (a policy, an inventory, a diff, a change record,
+/// a GitHub event; `-` is stdin) under the same size limit: `--diff /dev/zero` would otherwise
+/// read until memory ran out. Returns the name to show and the text.
+pub fn read_text(arg: &Path) -> Result<(String, String)> {
+    let (shown, bytes) = if arg == Path::new("-") {
+        (STDIN.to_owned(), read_stdin()?)
+    } else {
+        (arg.display().to_string(), read_file(arg)?)
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((shown, text)),
+        Err(error) => {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.split(|b| *b == b'\n').count();
+            bail!("{shown}:{line}: file is not valid UTF-8")
+        }
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("reading stdin")?;
+    check_size(STDIN, bytes.len() as u64)?;
+    Ok(bytes)
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

@@ -12,6 +12,7 @@ mod patch;
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow};
@@ -91,29 +92,24 @@ fn run(cli: Cli) -> Result<ExitStatus> {
     }
 }
 
-fn load_policy(common: &CommonArgs) -> Result<Policy> {
-    let Some(path) = &common.policy else {
+fn load_policy(path: Option<&Path>) -> Result<Policy> {
+    let Some(path) = path else {
         return Ok(Policy::default());
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read policy", path.display()))?;
-    Ok(Policy::from_yaml(&path.display().to_string(), &text)?)
+    let (name, text) = inputs::read_text(path).context("reading the policy")?;
+    Ok(Policy::from_yaml(&name, &text)?)
 }
 
 fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
     let Some(path) = &common.inventory else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read inventory", path.display()))?;
-    Ok(Some(Inventory::from_yaml(
-        &path.display().to_string(),
-        &text,
-    )?))
+    let (name, text) = inputs::read_text(path).context("reading the inventory")?;
+    Ok(Some(Inventory::from_yaml(&name, &text)?))
 }
 
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
-    let policy = load_policy(&args.common)?;
+    let policy = load_policy(args.common.policy.as_deref())?;
     let stdin_users = [
         args.before.as_deref(),
         args.after.as_deref(),
@@ -143,9 +139,7 @@ fn check(args: &CheckArgs) -> Result<ExitStatus> {
             )
         }
         (_, _, _, Some(diff)) => {
-            let text = std::fs::read_to_string(diff)
-                .with_context(|| format!("{}: cannot read diff", diff.display()))?;
-            let name = diff.display().to_string();
+            let (name, text) = inputs::read_text(diff).context("reading the diff")?;
             match &args.repo {
                 Some(repo) => {
                     let (before, after) = patch::full_files(&name, &text, repo)?;
@@ -183,26 +177,11 @@ fn check(args: &CheckArgs) -> Result<ExitStatus> {
 /// The record from `--record FILE` (or stdin) or from a GitHub event's pull request body.
 fn read_record(args: &CheckArgs) -> Result<Option<(String, String)>> {
     if let Some(path) = &args.record {
-        let text = if path == "-" {
-            let mut text = String::new();
-            io::Read::read_to_string(&mut io::stdin(), &mut text)
-                .context("reading the record from stdin")?;
-            text
-        } else {
-            std::fs::read_to_string(path)
-                .with_context(|| format!("{path}: cannot read the change record"))?
-        };
-        let name = if path == "-" {
-            "<stdin>".to_owned()
-        } else {
-            path.clone()
-        };
-        return Ok(Some((name, text)));
+        let record = inputs::read_text(Path::new(path)).context("reading the change record")?;
+        return Ok(Some(record));
     }
     if let Some(event) = &args.record_from_github_event {
-        let shown = event.display().to_string();
-        let json = std::fs::read_to_string(event)
-            .with_context(|| format!("{shown}: cannot read the GitHub event"))?;
+        let (shown, json) = inputs::read_text(event).context("reading the GitHub event")?;
         let body = record::pull_request_body(&json)
             .with_context(|| format!("{shown}: no pull request body"))?;
         return Ok(Some((format!("{shown} (pull request body)"), body)));
@@ -219,23 +198,9 @@ fn record(args: &RecordArgs) -> Result<ExitStatus> {
         .file
         .as_deref()
         .context("record needs a FILE or --template")?;
-    let text = if path == "-" {
-        let mut text = String::new();
-        io::Read::read_to_string(&mut io::stdin(), &mut text).context("reading stdin")?;
-        text
-    } else {
-        std::fs::read_to_string(path)
-            .with_context(|| format!("{path}: cannot read the change record"))?
-    };
-    let policy = match &args.policy {
-        Some(p) => Policy::from_yaml(
-            &p.display().to_string(),
-            &std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read policy", p.display()))?,
-        )?,
-        None => Policy::default(),
-    };
-    let parsed = ChangeRecord::parse(path, &text);
+    let (name, text) = inputs::read_text(Path::new(path)).context("reading the change record")?;
+    let policy = load_policy(args.policy.as_deref())?;
+    let parsed = ChangeRecord::parse(&name, &text);
     let sections = record::required_sections(&parsed, &policy.record);
     let mut complete = true;
     let mut out = String::new();
@@ -278,7 +243,7 @@ fn print_out(text: &str) -> Result<()> {
 }
 
 fn audit(args: &AuditArgs) -> Result<ExitStatus> {
-    let policy = load_policy(&args.common)?;
+    let policy = load_policy(args.common.policy.as_deref())?;
     let mut files = Vec::new();
     for path in &args.paths {
         files.extend(inputs::read_tree(path)?);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use changelint_policies::SourceFile;
 use changelint_policies::diff::parse_unified_diff;
 
@@ -25,13 +25,7 @@ pub fn full_files(
             if !file.exists() {
                 return Ok(None);
             }
-            crate::inputs::check_size(
-                &file.display().to_string(),
-                std::fs::metadata(&file)?.len(),
-            )?;
-            std::fs::read_to_string(&file)
-                .with_context(|| format!("{}: cannot read", file.display()))
-                .map(Some)
+            crate::inputs::read_text(&file).map(|(_, text)| Some(text))
         };
         let old_text = match &patch.old_path {
             Some(old) => read(old)?,
