@@ -62,6 +62,11 @@ impl Sources {
         let bytes = &text.bytes[start..end];
         let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        // The reader skips a byte order mark; a quote of the first line must not show it.
+        let bytes = match index {
+            0 => bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes),
+            _ => bytes,
+        };
         std::str::from_utf8(bytes).ok()
     }
 
@@ -230,17 +235,19 @@ mod tests {
     }
 
     #[test]
-    fn the_last_line_is_quoted_without_its_line_break() {
+    fn lines_are_quoted_without_their_line_break_or_a_byte_order_mark() {
         let mut sources = Sources::default();
         sources.add([
             SourceFile::new("lf.yaml", "a: 1\nb: 2\n"),
             SourceFile::new("crlf.yaml", "a: 1\r\nb: 2\r\n"),
             SourceFile::new("one.yaml", "a: 1\n"),
+            SourceFile::new("bom.yaml", "\u{feff}a: 1\n"),
         ]);
         for file in ["lf.yaml", "crlf.yaml"] {
             assert_eq!(sources.line(file, 2), Some("b: 2"), "{file}");
             assert_eq!(sources.line(file, 3), None, "{file}");
         }
         assert_eq!(sources.line("one.yaml", 1), Some("a: 1"));
+        assert_eq!(sources.line("bom.yaml", 1), Some("a: 1"));
     }
 }
