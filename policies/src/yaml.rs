@@ -452,7 +452,8 @@ pub fn pointer_of<S: AsRef<str>>(tokens: &[S]) -> String {
 
 /// Reads every document of a YAML (or JSON) stream, building every node.
 pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
-    read(text, limits, None).map_err(Failure::into_error)
+    let source = Source::new(text, limits)?;
+    read(&source, limits, None).map_err(Failure::into_error)
 }
 
 /// Reads every document of a manifest stream, keeping of each workload what the rules read
@@ -463,11 +464,12 @@ pub fn parse_manifests(
     limits: &Limits,
     projection: &Projection<'_>,
 ) -> Result<Vec<YamlDocument>, YamlError> {
-    match read(text, limits, Some(*projection)) {
+    let source = Source::new(text, limits)?;
+    match read(&source, limits, Some(*projection)) {
         // An alias outside a digested collection names an anchor inside one, or a digested
         // mapping merges another (both rare): what they stand for was never built, so the
         // stream is read again in full and projected.
-        Err(Failure::NeedsFullRead) => read(text, limits, None).map(|documents| {
+        Err(Failure::NeedsFullRead) => read(&source, limits, None).map(|documents| {
             documents
                 .into_iter()
                 .map(|document| YamlDocument {
@@ -498,28 +500,79 @@ impl Failure {
     }
 }
 
+/// The text the parser reads: the file's own, or a copy whose `\r\n` line breaks are `\n`.
+///
+/// libyaml-safer 0.1.1 reads a `\r\n` met while scanning a scalar (the break after a plain
+/// value, the lines of a block or quoted scalar) as two line breaks: its `READ_LINE` looks for
+/// the `\r` of the pair second instead of first. Lines of a CRLF file ran ahead of the file's
+/// own, block scalars gained empty lines and quoted ones kept breaks they fold. YAML reads
+/// every line break in content as `\n`, so the copy reads to the values the file means, and it
+/// has the file's lines (the renderers count `\n` too). Byte sizes are still the file's: see
+/// [`Source::dropped`].
+struct Source<'t> {
+    text: std::borrow::Cow<'t, str>,
+    /// Offsets in `text` of each `\n` whose `\r` was dropped, ascending.
+    dropped: Vec<usize>,
+}
+
+impl<'t> Source<'t> {
+    fn new(text: &'t str, limits: &Limits) -> Result<Self, YamlError> {
+        if text.len() > limits.max_file_bytes {
+            return Err(YamlError {
+                line: None,
+                message: format!(
+                    "file is {} bytes, over the limit of {} bytes",
+                    text.len(),
+                    limits.max_file_bytes
+                ),
+            });
+        }
+        let bytes = text.as_bytes();
+        // Every file passes here: one SIMD search, and a copy only for files with a `\r`.
+        if memchr::memchr(b'\r', bytes).is_none() {
+            return Ok(Self {
+                text: text.into(),
+                dropped: Vec::new(),
+            });
+        }
+        let mut copy = String::with_capacity(text.len());
+        let mut dropped = Vec::new();
+        let mut from = 0;
+        for at in memchr::memchr_iter(b'\r', bytes) {
+            // A lone `\r` stays: it is a line break to the parser and none to the renderers,
+            // and no rewriting makes both agree.
+            if bytes.get(at + 1) == Some(&b'\n') {
+                copy.push_str(&text[from..at]);
+                dropped.push(copy.len());
+                from = at + 1;
+            }
+        }
+        copy.push_str(&text[from..]);
+        Ok(Self {
+            text: copy.into(),
+            dropped,
+        })
+    }
+}
+
+/// A byte offset of the parsed text as an offset of the file.
+fn file_offset(dropped: &[usize], index: usize) -> usize {
+    index + dropped.partition_point(|&at| at < index)
+}
+
 fn read(
-    text: &str,
+    source: &Source<'_>,
     limits: &Limits,
     projection: Option<Projection<'_>>,
 ) -> Result<Vec<YamlDocument>, Failure> {
-    if text.len() > limits.max_file_bytes {
-        return Err(Failure::Yaml(YamlError {
-            line: None,
-            message: format!(
-                "file is {} bytes, over the limit of {} bytes",
-                text.len(),
-                limits.max_file_bytes
-            ),
-        }));
-    }
+    let text = &*source.text;
     // libyaml-safer 0.1.1 still panics on some malformed input: a tag directly followed by `,`
     // in a flow collection (simonask/libyaml-safer#7), a block scalar indicator after a quoted
     // scalar (#6). The half-built documents go with the panic; the last line the parser
     // reached names where it gave up. The CLI and the webhook never see the panic.
     let last_line = std::cell::Cell::new(1usize);
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut builder = Builder::new(*limits, projection);
+        let mut builder = Builder::new(*limits, projection, &source.dropped);
         let mut parser = Parser::new();
         let mut input = text.as_bytes();
         parser.set_input_string(&mut input);
@@ -702,8 +755,11 @@ struct Builder<'p> {
     nodes: usize,
     /// Of those, the copies.
     copies: usize,
+    /// The line and file offset where the open document starts.
     doc_start: Option<(usize, usize)>,
     root: Option<Value>,
+    /// See [`Source::dropped`].
+    dropped: &'p [usize],
 }
 
 /// Where the next node goes.
@@ -715,7 +771,7 @@ enum Slot {
 }
 
 impl<'p> Builder<'p> {
-    fn new(limits: Limits, projection: Option<Projection<'p>>) -> Self {
+    fn new(limits: Limits, projection: Option<Projection<'p>>, dropped: &'p [usize]) -> Self {
         Self {
             limits,
             projection,
@@ -732,6 +788,7 @@ impl<'p> Builder<'p> {
             copies: 0,
             doc_start: None,
             root: None,
+            dropped,
         }
     }
 
@@ -873,7 +930,8 @@ impl<'p> Builder<'p> {
         if let Some((start_line, start_index)) = self.doc_start {
             // An oversized document fails as soon as the parser passes the limit, not after
             // the whole of it is built.
-            let size = (event.end_mark.index as usize).saturating_sub(start_index);
+            let end = file_offset(self.dropped, event.end_mark.index as usize);
+            let size = end.saturating_sub(start_index);
             if size > self.limits.max_document_bytes {
                 return Err(self.too_big(start_line, None));
             }
@@ -887,9 +945,11 @@ impl<'p> Builder<'p> {
                 // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
                 self.anchors.clear();
                 self.object_root = ObjectRoot::default();
-                self.doc_start = Some((line, index));
+                self.doc_start = Some((line, file_offset(self.dropped, index)));
             }
-            EventData::DocumentEnd { .. } => self.finish_document(line, index)?,
+            EventData::DocumentEnd { .. } => {
+                self.finish_document(line, file_offset(self.dropped, index))?;
+            }
             EventData::Scalar {
                 anchor,
                 tag,
@@ -1770,6 +1830,78 @@ mod tests {
                 .contains("over the API server's limit of 100 bytes"),
             "{err}"
         );
+    }
+
+    /// A DaemonSet with what makes libyaml-safer read a `\r\n` as two line breaks: plain
+    /// values at line ends, a block scalar, a quoted scalar over two lines, a comment.
+    const CRLF_DAEMONSET: &str = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent # the node agent\n  annotations:\n    note: |\n      first\n      second\n\n    folded: \"a\n      b\"\nspec:\n  template:\n    spec:\n      containers:\n      - name: agent\n        image: agent:1\n        env: [{name: A, value: x}]\n      - name: side\n        image: side:1\n        resources:\n          requests: {cpu: 10m}\n";
+
+    /// Lines that a finding names and the renderers quote (counting `\n`) are the file's own
+    /// in a CRLF file, and the values are those of the same file with LF line breaks.
+    #[test]
+    fn crlf_files_read_as_their_lf_twins() {
+        let crlf = CRLF_DAEMONSET.replace('\n', "\r\n");
+        let policy = crate::Policy::default();
+        let files = Projection::files(&policy);
+        let limits = Limits::default();
+        let lf = parse_manifests(CRLF_DAEMONSET, &limits, &files).unwrap();
+        let read = parse_manifests(&crlf, &limits, &files).unwrap();
+        let lines = &read[0].lines;
+        // The pointer of the `side` container, which limits-missing names.
+        assert_eq!(lines.line_of("/spec/template/spec/containers/1"), Some(19));
+        assert_eq!(
+            lines.line_of("/spec/template/spec/containers/1/resources/requests/cpu"),
+            Some(22)
+        );
+        assert_eq!(read[0].value, lf[0].value);
+        assert_eq!(read[0].lines, lf[0].lines);
+        assert_eq!(
+            read[0].value["metadata"]["annotations"],
+            json!({"note": "first\nsecond\n", "folded": "a b"})
+        );
+        let full = parse_documents(&crlf, &limits).unwrap();
+        let full_lf = parse_documents(CRLF_DAEMONSET, &limits).unwrap();
+        assert_eq!(full[0].value, full_lf[0].value);
+        assert_eq!(full[0].lines, full_lf[0].lines);
+        // A lone `\r` is not a line break to the renderers; it is left to the parser.
+        let lone = parse("a: 1\rb: 2\n");
+        assert_eq!(lone[0].value, json!({"a": 1, "b": 2}));
+    }
+
+    #[test]
+    fn crlf_errors_name_the_files_line() {
+        for (text, line) in [
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"x}\n",
+                4,
+            ),
+            ("a: 1\nb: |\n  x\n  y\nc: 3\na: 4\n", 6),
+            ("a: 1\nb: 2\nc: *nope\n", 3),
+        ] {
+            let lf = parse_documents(text, &Limits::default()).unwrap_err();
+            let crlf = parse_documents(&text.replace('\n', "\r\n"), &Limits::default());
+            let crlf = crlf.unwrap_err();
+            assert_eq!(lf.line, Some(line), "{text:?}: {lf}");
+            assert_eq!(crlf, lf, "{text:?}");
+        }
+    }
+
+    /// The document size limit counts the file's bytes, `\r` included: the reader parses a
+    /// copy without them.
+    #[test]
+    fn crlf_document_sizes_are_the_files() {
+        let text = "a: 1\n---\n".to_owned() + &"- k: v\n".repeat(12);
+        let limits = |max_document_bytes| Limits {
+            max_document_bytes,
+            ..Limits::default()
+        };
+        // From `---` on: 4 + 7 * 12 = 88 bytes with LF, 5 + 8 * 12 = 101 with CRLF.
+        assert!(parse_documents(&text, &limits(90)).is_ok());
+        let crlf = text.replace('\n', "\r\n");
+        assert!(parse_documents(&crlf, &limits(110)).is_ok());
+        let err = parse_documents(&crlf, &limits(90)).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("limit of 90 bytes"), "{err}");
     }
 
     /// Anchors are scoped to their document.
