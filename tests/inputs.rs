@@ -339,6 +339,20 @@ mod bad_input {
     }
 
     #[test]
+    fn control_character_names_its_line() {
+        let run = check_bad(
+            "bel.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"\x07\"\n",
+        );
+        assert!(
+            run.stderr
+                .contains("bel.yaml:6: control characters are not allowed"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
     fn empty_file() {
         let run = check_bad("empty.yaml", b"");
         assert!(

@@ -578,10 +578,10 @@ fn read(
         parser.set_input_string(&mut input);
         loop {
             let event = parser.parse().map_err(|e| {
-                let line = e
-                    .problem_mark()
-                    .or(e.context_mark())
-                    .map_or(1, |m| m.line as usize + 1);
+                let line = match e.problem_mark().or(e.context_mark()) {
+                    Some(mark) => mark.line as usize + 1,
+                    None => reader_error_line(&e, text),
+                };
                 let message = match e.context() {
                     Some(context) => format!("{} {context}", e.problem()),
                     None => e.problem().to_owned(),
@@ -609,6 +609,27 @@ fn read(
              tag directly followed by `,` or a block scalar indicator after a quoted scalar)",
         )))
     })
+}
+
+/// The line of an error of the parser's character reader (a control character), which has
+/// no mark: libyaml-safer keeps the byte offset of the character, counted from after a byte
+/// order mark, and shows it only in its message, "... (offset N, value V)". Line 1 if the
+/// message has no offset.
+fn reader_error_line(error: &libyaml_safer::Error, text: &str) -> usize {
+    let message = error.to_string();
+    let Some(offset) = message
+        .rsplit_once("(offset ")
+        .and_then(|(_, rest)| rest.split_once(','))
+        .and_then(|(offset, _)| offset.parse::<usize>().ok())
+    else {
+        return 1;
+    };
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let before = text
+        .as_bytes()
+        .get(..offset.saturating_add(bom))
+        .unwrap_or(text.as_bytes());
+    1 + memchr::memchr_iter(b'\n', before).count()
 }
 
 /// An anchored node, kept so that aliases can copy it with its lines.
@@ -1902,6 +1923,30 @@ mod tests {
         let err = parse_documents(&crlf, &limits(90)).unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
         assert!(err.message.contains("limit of 90 bytes"), "{err}");
+    }
+
+    /// A character YAML does not allow is reported at its own line: the parser's error has
+    /// no mark, only a byte offset.
+    #[test]
+    fn control_characters_are_refused_at_their_line() {
+        for (text, line) in [
+            ("\x07a: 1\n", 1),
+            ("a: 1\n\x07", 2),
+            ("a: 1\nb: 2\nc: \"x\x07\"\n", 3),
+            ("a: 1\n# \u{0}\n", 2),
+            ("a: |\n  x\n\n  \u{7f}\n", 4),
+            // A C1 control: two bytes in UTF-8.
+            ("a: é\nb: \u{80}\n", 2),
+            ("\u{feff}a: 1\n\x07", 2),
+            ("a: 1\r\nb: x\r\nc: \x1b\r\n", 3),
+        ] {
+            let err = parse_documents(text, &Limits::default()).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(
+                err.message.contains("control characters"),
+                "{text:?}: {err}"
+            );
+        }
     }
 
     /// Anchors are scoped to their document.
