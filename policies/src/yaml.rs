@@ -987,7 +987,12 @@ impl<'p> Builder<'p> {
                     }
                     Slot::Value { node } => node,
                 };
-                let value = scalar_value(text, style, is_str_tag(tag.as_deref()));
+                let value = match tag {
+                    None => scalar_value(text, style),
+                    Some(tag) => {
+                        tagged_value(text, style, &tag).map_err(|m| YamlError::at(line, m))?
+                    }
+                };
                 self.lines.keep_first(node, line as u32);
                 self.remember(anchor, node, &value, 1, line)?;
                 self.push_value(value, place, line)?;
@@ -1170,7 +1175,12 @@ impl<'p> Builder<'p> {
                 if wants_key {
                     return self.digest_key(&text, line);
                 }
-                let value = scalar_value(text, style, is_str_tag(tag.as_deref()));
+                let value = match tag {
+                    None => scalar_value(text, style),
+                    Some(tag) => {
+                        tagged_value(text, style, &tag).map_err(|m| YamlError::at(line, m))?
+                    }
+                };
                 let digest = Digest::scalar(&value);
                 if let Some(anchor) = anchor {
                     self.remember_digested(anchor, Anchored::Built(value), 1, NONE);
@@ -1427,10 +1437,6 @@ impl<'p> Builder<'p> {
     }
 }
 
-fn is_str_tag(tag: Option<&str>) -> bool {
-    tag.is_some_and(|t| t.ends_with(":str") || t == "!!str")
-}
-
 /// Applies `<<` merges: keys already in the mapping win, earlier merge sources win over later.
 fn merge_keys(
     map: &mut Map<String, Value>,
@@ -1465,9 +1471,12 @@ fn count_nodes(value: &Value) -> usize {
     }
 }
 
-/// Resolves a scalar with the YAML 1.2 core schema (what `kubectl` users expect of JSON-ish YAML).
-fn scalar_value(text: String, style: ScalarStyle, forced_string: bool) -> Value {
-    if style != ScalarStyle::Plain || forced_string {
+/// Resolves an untagged scalar with the YAML 1.2 core schema (what `kubectl` users expect of
+/// JSON-ish YAML). Where go-yaml v2 (YAML 1.1, behind sigs.k8s.io/yaml) reads more (`yes`,
+/// `0777` as octal, `1_000`), the core schema's reading is kept; `.inf` and `.nan` stay strings,
+/// since JSON has no such numbers.
+fn scalar_value(text: String, style: ScalarStyle) -> Value {
+    if style != ScalarStyle::Plain {
         return Value::String(text);
     }
     match text.as_str() {
@@ -1476,30 +1485,83 @@ fn scalar_value(text: String, style: ScalarStyle, forced_string: bool) -> Value 
         "false" | "False" | "FALSE" => return Value::Bool(false),
         _ => {}
     }
-    let numeric = text.trim_start_matches(['-', '+']);
-    if !numeric.is_empty() && numeric.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = text.parse::<i64>() {
-            return Value::from(n);
-        }
-        if let Ok(n) = text.parse::<u64>() {
-            return Value::from(n);
-        }
+    if let Some(n) = core_int(&text) {
+        return n;
     }
+    if let Some(n) = core_float(&text).and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
+    }
+    Value::String(text)
+}
+
+/// Resolves a scalar with an explicit tag. A core tag (`!!int`, `!!float`, `!!bool`, `!!null`,
+/// `!!str`) decides the type whatever the style, as in go-yaml: `!!int "3"` is 3, and text the
+/// tag does not fit is an error rather than a string the rules would read as something else.
+/// Other tags (custom ones, `!`) leave the scalar to resolve as if untagged.
+fn tagged_value(text: String, style: ScalarStyle, tag: &str) -> Result<Value, String> {
+    use libyaml_safer::{BOOL_TAG, FLOAT_TAG, INT_TAG, NULL_TAG};
+    let refused =
+        |name: &str, wanted: &str| format!("`{text}` is tagged `!!{name}` but is not {wanted}");
+    match tag {
+        INT_TAG => core_int(&text).ok_or_else(|| refused("int", "a 64-bit integer")),
+        FLOAT_TAG => {
+            let float = match core_int(&text) {
+                Some(Value::Number(n)) => n.as_f64(),
+                _ => core_float(&text),
+            };
+            float
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| refused("float", "a finite number"))
+        }
+        BOOL_TAG => match text.as_str() {
+            "true" | "True" | "TRUE" => Ok(Value::Bool(true)),
+            "false" | "False" | "FALSE" => Ok(Value::Bool(false)),
+            _ => Err(refused("bool", "`true` or `false`")),
+        },
+        NULL_TAG => match text.as_str() {
+            "" | "~" | "null" | "Null" | "NULL" => Ok(Value::Null),
+            _ => Err(refused("null", "`null`, `~` or empty")),
+        },
+        // `!!str` after a `%TAG` directive that rebinds `!!` still ends in `:str`.
+        _ if tag.ends_with(":str") => Ok(Value::String(text)),
+        _ => Ok(scalar_value(text, style)),
+    }
+}
+
+/// A core-schema integer: `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`. `None` for other
+/// text and for integers beyond `i64` and `u64` (an untagged one then reads as a float).
+fn core_int(text: &str) -> Option<Value> {
+    let (radix, digits) = match text.as_bytes() {
+        [b'0', b'x', ..] => (16, &text[2..]),
+        [b'0', b'o', ..] => (8, &text[2..]),
+        _ => {
+            let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+            if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            return match text.parse::<i64>() {
+                Ok(n) => Some(Value::from(n)),
+                Err(_) => text.parse::<u64>().ok().map(Value::from),
+            };
+        }
+    };
+    // Checked here: `from_str_radix` would also take a sign after the prefix.
+    if digits.is_empty() || !digits.bytes().all(|b| char::from(b).is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok().map(Value::from)
+}
+
+/// A core-schema float other than `.inf` and `.nan`, which JSON cannot hold.
+fn core_float(text: &str) -> Option<f64> {
+    let numeric = text.trim_start_matches(['-', '+']);
     let looks_float = numeric.starts_with(|c: char| c.is_ascii_digit() || c == '.')
         && numeric
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
         && numeric.bytes().any(|b| b.is_ascii_digit());
-    if looks_float {
-        if let Some(n) = text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-        {
-            return Value::Number(n);
-        }
-    }
-    Value::String(text)
+    if looks_float { text.parse().ok() } else { None }
 }
 
 /// Keeps the panic messages of libyaml-safer's known panics (upstream #6 and #7) off stderr:
@@ -1677,6 +1739,100 @@ mod tests {
         assert_eq!(
             docs[0].value,
             json!({"a": 1, "b": "1", "c": 0.5, "d": "200m", "e": null, "f": true, "g": 1000.0, "h": "5"})
+        );
+    }
+
+    /// The core schema's hexadecimal and octal integers and its explicit tags read as the
+    /// cluster reads them (go-yaml); where YAML 1.1 reads more than the core schema, the core
+    /// schema's reading stays.
+    #[test]
+    fn core_integers_and_tags_resolve_as_the_cluster_reads_them() {
+        for (text, value) in [
+            ("0x1F", json!(31)),
+            ("0o17", json!(15)),
+            ("0xffffffffffffffff", json!(u64::MAX)),
+            ("!!int \"3\"", json!(3)),
+            ("!!int '0x1F'", json!(31)),
+            ("!!int -3", json!(-3)),
+            ("!!float 1", json!(1.0)),
+            ("!!float \"2.5\"", json!(2.5)),
+            ("!!float 0o10", json!(8.0)),
+            ("!!bool \"true\"", json!(true)),
+            ("!!bool False", json!(false)),
+            ("!!null ''", Value::Null),
+            ("!!null ~", Value::Null),
+            ("!!str 0x1F", json!("0x1F")),
+            ("!!str true", json!("true")),
+            ("!<tag:yaml.org,2002:int> '7'", json!(7)),
+            // Other tags leave the scalar as untagged.
+            ("!custom 3", json!(3)),
+            ("!custom '3'", json!("3")),
+            // Not core-schema integers.
+            ("0x", json!("0x")),
+            ("0o8", json!("0o8")),
+            ("0x+1", json!("0x+1")),
+            ("-0x1F", json!("-0x1F")),
+            ("0X1F", json!("0X1F")),
+            ("0b101", json!("0b101")),
+            ("0x1_F", json!("0x1_F")),
+            ("0x1ffffffffffffffff", json!("0x1ffffffffffffffff")),
+            // As before: the core schema's reading where YAML 1.1 differs.
+            ("~", Value::Null),
+            ("Null", Value::Null),
+            ("TRUE", json!(true)),
+            ("yes", json!("yes")),
+            ("off", json!("off")),
+            (".inf", json!(".inf")),
+            (".nan", json!(".nan")),
+            ("1_000", json!("1_000")),
+            ("+1", json!(1)),
+            ("0777", json!(777)),
+            ("99999999999999999999", json!(1e20)),
+        ] {
+            let docs = parse(&format!("v: {text}\n"));
+            assert_eq!(docs[0].value["v"], value, "{text}");
+        }
+    }
+
+    /// A value whose core tag does not fit it is an error at its line, in what the rules read
+    /// and in what is only digested.
+    #[test]
+    fn core_tags_that_do_not_fit_are_errors() {
+        for (text, message) in [
+            (
+                "!!int three",
+                "`three` is tagged `!!int` but is not a 64-bit integer",
+            ),
+            ("!!int 1.5", "`1.5` is tagged `!!int`"),
+            ("!!int 99999999999999999999", "is not a 64-bit integer"),
+            (
+                "!!float .inf",
+                "`.inf` is tagged `!!float` but is not a finite number",
+            ),
+            ("!!float x", "is not a finite number"),
+            (
+                "!!bool yes",
+                "`yes` is tagged `!!bool` but is not `true` or `false`",
+            ),
+            ("!!null 0", "`0` is tagged `!!null`"),
+        ] {
+            let err = parse_documents(&format!("a: 1\nv: {text}\n"), &Limits::default());
+            let err = err.unwrap_err();
+            assert_eq!(err.line, Some(2), "{text}: {err}");
+            assert!(err.message.contains(message), "{text}: {err}");
+        }
+        let policy = crate::Policy::default();
+        let files = Projection::files(&policy);
+        let workload = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: !!int \"3\"\n  template:\n    spec:\n      containers:\n      - name: a\n        env:\n        - {name: A, value: !!int x}\n";
+        let err = parse_manifests(workload, &Limits::default(), &files).unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
+        let fixed = workload.replace("!!int x", "!!int '0x10'");
+        let read = parse_manifests(&fixed, &Limits::default(), &files).unwrap();
+        assert_eq!(read[0].value["spec"]["replicas"], json!(3));
+        let full = parse_documents(&fixed, &Limits::default()).unwrap();
+        assert_eq!(
+            full[0].value["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+            json!(16)
         );
     }
 
