@@ -557,6 +557,10 @@ impl<'t> Source<'t> {
 
 /// A byte offset of the parsed text as an offset of the file.
 fn file_offset(dropped: &[usize], index: usize) -> usize {
+    // Once per event: most files have no `\r`, and need no search.
+    if dropped.is_empty() {
+        return index;
+    }
     index + dropped.partition_point(|&at| at < index)
 }
 
@@ -989,9 +993,7 @@ impl<'p> Builder<'p> {
                 };
                 let value = match tag {
                     None => scalar_value(text, style),
-                    Some(tag) => {
-                        tagged_value(text, style, &tag).map_err(|m| YamlError::at(line, m))?
-                    }
+                    Some(tag) => tagged_value(text, style, &tag, line)?,
                 };
                 self.lines.keep_first(node, line as u32);
                 self.remember(anchor, node, &value, 1, line)?;
@@ -1177,9 +1179,7 @@ impl<'p> Builder<'p> {
                 }
                 let value = match tag {
                     None => scalar_value(text, style),
-                    Some(tag) => {
-                        tagged_value(text, style, &tag).map_err(|m| YamlError::at(line, m))?
-                    }
+                    Some(tag) => tagged_value(text, style, &tag, line)?,
                 };
                 let digest = Digest::scalar(&value);
                 if let Some(anchor) = anchor {
@@ -1485,6 +1485,13 @@ fn scalar_value(text: String, style: ScalarStyle) -> Value {
         "false" | "False" | "FALSE" => return Value::Bool(false),
         _ => {}
     }
+    // Most plain scalars are names, images and quantities: one byte tells them from numbers.
+    if !matches!(
+        text.as_bytes().first(),
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.')
+    ) {
+        return Value::String(text);
+    }
     if let Some(n) = core_int(&text) {
         return n;
     }
@@ -1498,10 +1505,22 @@ fn scalar_value(text: String, style: ScalarStyle) -> Value {
 /// `!!str`) decides the type whatever the style, as in go-yaml: `!!int "3"` is 3, and text the
 /// tag does not fit is an error rather than a string the rules would read as something else.
 /// Other tags (custom ones, `!`) leave the scalar to resolve as if untagged.
-fn tagged_value(text: String, style: ScalarStyle, tag: &str) -> Result<Value, String> {
+// Few scalars carry a tag: this stays out of the event loop it is called from.
+#[cold]
+#[inline(never)]
+fn tagged_value(
+    text: String,
+    style: ScalarStyle,
+    tag: &str,
+    line: usize,
+) -> Result<Value, YamlError> {
     use libyaml_safer::{BOOL_TAG, FLOAT_TAG, INT_TAG, NULL_TAG};
-    let refused =
-        |name: &str, wanted: &str| format!("`{text}` is tagged `!!{name}` but is not {wanted}");
+    let refused = |name: &str, wanted: &str| {
+        YamlError::at(
+            line,
+            format!("`{text}` is tagged `!!{name}` but is not {wanted}"),
+        )
+    };
     match tag {
         INT_TAG => core_int(&text).ok_or_else(|| refused("int", "a 64-bit integer")),
         FLOAT_TAG => {
