@@ -66,6 +66,32 @@ fn yaml_list_items_pair_and_point_at_their_lines() {
     assert_eq!(finding["line"], 34);
 }
 
+/// A CRLF file's finding names the file's own line, and the text output quotes that line.
+#[test]
+fn crlf_manifest_findings_point_at_the_files_lines() {
+    let lf = corpus("grafana-agent__production-kubernetes-agent-loki.yaml");
+    assert!(!lf.contains('\r'));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.yaml");
+    fs::write(&path, lf.replace('\n', "\r\n")).unwrap();
+    let path = path.display().to_string();
+    let (code, report) = changelint_json(&["audit", &path]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["findings"][0]["rule"], "limits-missing");
+    assert_eq!(report["findings"][0]["line"], 59, "{report}");
+    let run = changelint(&["audit", &path]);
+    assert!(
+        run.stdout.contains(&format!("{path}:59\n")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("59 |       - args:\n"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn json_star_list_is_unpacked() {
     let after = corpus("kubernetes__hack-testdata-multi-resource-list.json");
@@ -409,6 +435,29 @@ mod bad_input {
             b"{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",,\n}\n",
         );
         assert!(run.stderr.contains("broken.json:3"), "{}", run.stderr);
+    }
+
+    #[test]
+    fn crlf_yaml_names_the_files_line() {
+        let run = check_bad(
+            "crlf.yaml",
+            b"apiVersion: v1\r\nkind: ConfigMap\r\nmetadata: {name: \"x}\r\n",
+        );
+        assert!(run.stderr.contains("crlf.yaml:4: "), "{}", run.stderr);
+    }
+
+    #[test]
+    fn control_character_names_its_line() {
+        let run = check_bad(
+            "bel.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"\x07\"\n",
+        );
+        assert!(
+            run.stderr
+                .contains("bel.yaml:6: control characters are not allowed"),
+            "{}",
+            run.stderr
+        );
     }
 
     #[test]

@@ -452,7 +452,8 @@ pub fn pointer_of<S: AsRef<str>>(tokens: &[S]) -> String {
 
 /// Reads every document of a YAML (or JSON) stream, building every node.
 pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
-    read(text, limits, None).map_err(Failure::into_error)
+    let source = Source::new(text, limits)?;
+    read(&source, limits, None).map_err(Failure::into_error)
 }
 
 /// Reads every document of a manifest stream, keeping of each workload what the rules read
@@ -463,11 +464,12 @@ pub fn parse_manifests(
     limits: &Limits,
     projection: &Projection<'_>,
 ) -> Result<Vec<YamlDocument>, YamlError> {
-    match read(text, limits, Some(*projection)) {
+    let source = Source::new(text, limits)?;
+    match read(&source, limits, Some(*projection)) {
         // An alias outside a digested collection names an anchor inside one, or a digested
         // mapping merges another (both rare): what they stand for was never built, so the
         // stream is read again in full and projected.
-        Err(Failure::NeedsFullRead) => read(text, limits, None).map(|documents| {
+        Err(Failure::NeedsFullRead) => read(&source, limits, None).map(|documents| {
             documents
                 .into_iter()
                 .map(|document| YamlDocument {
@@ -498,37 +500,92 @@ impl Failure {
     }
 }
 
+/// The text the parser reads: the file's own, or a copy whose `\r\n` line breaks are `\n`.
+///
+/// libyaml-safer 0.1.1 reads a `\r\n` met while scanning a scalar (the break after a plain
+/// value, the lines of a block or quoted scalar) as two line breaks: its `READ_LINE` looks for
+/// the `\r` of the pair second instead of first. Lines of a CRLF file ran ahead of the file's
+/// own, block scalars gained empty lines and quoted ones kept breaks they fold. YAML reads
+/// every line break in content as `\n`, so the copy reads to the values the file means, and it
+/// has the file's lines (the renderers count `\n` too). Byte sizes are still the file's: see
+/// [`Source::dropped`].
+struct Source<'t> {
+    text: std::borrow::Cow<'t, str>,
+    /// Offsets in `text` of each `\n` whose `\r` was dropped, ascending.
+    dropped: Vec<usize>,
+}
+
+impl<'t> Source<'t> {
+    fn new(text: &'t str, limits: &Limits) -> Result<Self, YamlError> {
+        if text.len() > limits.max_file_bytes {
+            return Err(YamlError {
+                line: None,
+                message: format!(
+                    "file is {} bytes, over the limit of {} bytes",
+                    text.len(),
+                    limits.max_file_bytes
+                ),
+            });
+        }
+        let bytes = text.as_bytes();
+        // Every file passes here: one SIMD search, and a copy only for files with a `\r`.
+        if memchr::memchr(b'\r', bytes).is_none() {
+            return Ok(Self {
+                text: text.into(),
+                dropped: Vec::new(),
+            });
+        }
+        let mut copy = String::with_capacity(text.len());
+        let mut dropped = Vec::new();
+        let mut from = 0;
+        for at in memchr::memchr_iter(b'\r', bytes) {
+            // A lone `\r` stays: it is a line break to the parser and none to the renderers,
+            // and no rewriting makes both agree.
+            if bytes.get(at + 1) == Some(&b'\n') {
+                copy.push_str(&text[from..at]);
+                dropped.push(copy.len());
+                from = at + 1;
+            }
+        }
+        copy.push_str(&text[from..]);
+        Ok(Self {
+            text: copy.into(),
+            dropped,
+        })
+    }
+}
+
+/// A byte offset of the parsed text as an offset of the file.
+fn file_offset(dropped: &[usize], index: usize) -> usize {
+    // Once per event: most files have no `\r`, and need no search.
+    if dropped.is_empty() {
+        return index;
+    }
+    index + dropped.partition_point(|&at| at < index)
+}
+
 fn read(
-    text: &str,
+    source: &Source<'_>,
     limits: &Limits,
     projection: Option<Projection<'_>>,
 ) -> Result<Vec<YamlDocument>, Failure> {
-    if text.len() > limits.max_file_bytes {
-        return Err(Failure::Yaml(YamlError {
-            line: None,
-            message: format!(
-                "file is {} bytes, over the limit of {} bytes",
-                text.len(),
-                limits.max_file_bytes
-            ),
-        }));
-    }
+    let text = &*source.text;
     // libyaml-safer 0.1.1 still panics on some malformed input: a tag directly followed by `,`
     // in a flow collection (simonask/libyaml-safer#7), a block scalar indicator after a quoted
     // scalar (#6). The half-built documents go with the panic; the last line the parser
     // reached names where it gave up. The CLI and the webhook never see the panic.
     let last_line = std::cell::Cell::new(1usize);
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut builder = Builder::new(*limits, projection);
+        let mut builder = Builder::new(*limits, projection, &source.dropped);
         let mut parser = Parser::new();
         let mut input = text.as_bytes();
         parser.set_input_string(&mut input);
         loop {
             let event = parser.parse().map_err(|e| {
-                let line = e
-                    .problem_mark()
-                    .or(e.context_mark())
-                    .map_or(1, |m| m.line as usize + 1);
+                let line = match e.problem_mark().or(e.context_mark()) {
+                    Some(mark) => mark.line as usize + 1,
+                    None => reader_error_line(&e, text),
+                };
                 let message = match e.context() {
                     Some(context) => format!("{} {context}", e.problem()),
                     None => e.problem().to_owned(),
@@ -556,6 +613,27 @@ fn read(
              tag directly followed by `,` or a block scalar indicator after a quoted scalar)",
         )))
     })
+}
+
+/// The line of an error of the parser's character reader (a control character), which has
+/// no mark: libyaml-safer keeps the byte offset of the character, counted from after a byte
+/// order mark, and shows it only in its message, "... (offset N, value V)". Line 1 if the
+/// message has no offset.
+fn reader_error_line(error: &libyaml_safer::Error, text: &str) -> usize {
+    let message = error.to_string();
+    let Some(offset) = message
+        .rsplit_once("(offset ")
+        .and_then(|(_, rest)| rest.split_once(','))
+        .and_then(|(offset, _)| offset.parse::<usize>().ok())
+    else {
+        return 1;
+    };
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let before = text
+        .as_bytes()
+        .get(..offset.saturating_add(bom))
+        .unwrap_or(text.as_bytes());
+    1 + memchr::memchr_iter(b'\n', before).count()
 }
 
 /// An anchored node, kept so that aliases can copy it with its lines.
@@ -702,8 +780,11 @@ struct Builder<'p> {
     nodes: usize,
     /// Of those, the copies.
     copies: usize,
+    /// The line and file offset where the open document starts.
     doc_start: Option<(usize, usize)>,
     root: Option<Value>,
+    /// See [`Source::dropped`].
+    dropped: &'p [usize],
 }
 
 /// Where the next node goes.
@@ -715,7 +796,7 @@ enum Slot {
 }
 
 impl<'p> Builder<'p> {
-    fn new(limits: Limits, projection: Option<Projection<'p>>) -> Self {
+    fn new(limits: Limits, projection: Option<Projection<'p>>, dropped: &'p [usize]) -> Self {
         Self {
             limits,
             projection,
@@ -732,6 +813,7 @@ impl<'p> Builder<'p> {
             copies: 0,
             doc_start: None,
             root: None,
+            dropped,
         }
     }
 
@@ -873,7 +955,8 @@ impl<'p> Builder<'p> {
         if let Some((start_line, start_index)) = self.doc_start {
             // An oversized document fails as soon as the parser passes the limit, not after
             // the whole of it is built.
-            let size = (event.end_mark.index as usize).saturating_sub(start_index);
+            let end = file_offset(self.dropped, event.end_mark.index as usize);
+            let size = end.saturating_sub(start_index);
             if size > self.limits.max_document_bytes {
                 return Err(self.too_big(start_line, None));
             }
@@ -887,9 +970,11 @@ impl<'p> Builder<'p> {
                 // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
                 self.anchors.clear();
                 self.object_root = ObjectRoot::default();
-                self.doc_start = Some((line, index));
+                self.doc_start = Some((line, file_offset(self.dropped, index)));
             }
-            EventData::DocumentEnd { .. } => self.finish_document(line, index)?,
+            EventData::DocumentEnd { .. } => {
+                self.finish_document(line, file_offset(self.dropped, index))?;
+            }
             EventData::Scalar {
                 anchor,
                 tag,
@@ -906,7 +991,10 @@ impl<'p> Builder<'p> {
                     }
                     Slot::Value { node } => node,
                 };
-                let value = scalar_value(text, style, is_str_tag(tag.as_deref()));
+                let value = match tag {
+                    None => scalar_value(text, style),
+                    Some(tag) => tagged_value(text, style, &tag, line)?,
+                };
                 self.lines.keep_first(node, line as u32);
                 self.remember(anchor, node, &value, 1, line)?;
                 self.push_value(value, place, line)?;
@@ -1089,7 +1177,10 @@ impl<'p> Builder<'p> {
                 if wants_key {
                     return self.digest_key(&text, line);
                 }
-                let value = scalar_value(text, style, is_str_tag(tag.as_deref()));
+                let value = match tag {
+                    None => scalar_value(text, style),
+                    Some(tag) => tagged_value(text, style, &tag, line)?,
+                };
                 let digest = Digest::scalar(&value);
                 if let Some(anchor) = anchor {
                     self.remember_digested(anchor, Anchored::Built(value), 1, NONE);
@@ -1346,10 +1437,6 @@ impl<'p> Builder<'p> {
     }
 }
 
-fn is_str_tag(tag: Option<&str>) -> bool {
-    tag.is_some_and(|t| t.ends_with(":str") || t == "!!str")
-}
-
 /// Applies `<<` merges: keys already in the mapping win, earlier merge sources win over later.
 fn merge_keys(
     map: &mut Map<String, Value>,
@@ -1384,9 +1471,12 @@ fn count_nodes(value: &Value) -> usize {
     }
 }
 
-/// Resolves a scalar with the YAML 1.2 core schema (what `kubectl` users expect of JSON-ish YAML).
-fn scalar_value(text: String, style: ScalarStyle, forced_string: bool) -> Value {
-    if style != ScalarStyle::Plain || forced_string {
+/// Resolves an untagged scalar with the YAML 1.2 core schema (what `kubectl` users expect of
+/// JSON-ish YAML). Where go-yaml v2 (YAML 1.1, behind sigs.k8s.io/yaml) reads more (`yes`,
+/// `0777` as octal, `1_000`), the core schema's reading is kept; `.inf` and `.nan` stay strings,
+/// since JSON has no such numbers.
+fn scalar_value(text: String, style: ScalarStyle) -> Value {
+    if style != ScalarStyle::Plain {
         return Value::String(text);
     }
     match text.as_str() {
@@ -1395,30 +1485,102 @@ fn scalar_value(text: String, style: ScalarStyle, forced_string: bool) -> Value 
         "false" | "False" | "FALSE" => return Value::Bool(false),
         _ => {}
     }
-    let numeric = text.trim_start_matches(['-', '+']);
-    if !numeric.is_empty() && numeric.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = text.parse::<i64>() {
-            return Value::from(n);
-        }
-        if let Ok(n) = text.parse::<u64>() {
-            return Value::from(n);
-        }
+    // Most plain scalars are names, images and quantities: one byte tells them from numbers.
+    if !matches!(
+        text.as_bytes().first(),
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.')
+    ) {
+        return Value::String(text);
     }
+    if let Some(n) = core_int(&text) {
+        return n;
+    }
+    if let Some(n) = core_float(&text).and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
+    }
+    Value::String(text)
+}
+
+/// Resolves a scalar with an explicit tag. A core tag (`!!int`, `!!float`, `!!bool`, `!!null`,
+/// `!!str`) decides the type whatever the style, as in go-yaml: `!!int "3"` is 3, and text the
+/// tag does not fit is an error rather than a string the rules would read as something else.
+/// Other tags (custom ones, `!`) leave the scalar to resolve as if untagged.
+// Few scalars carry a tag: this stays out of the event loop it is called from.
+#[cold]
+#[inline(never)]
+fn tagged_value(
+    text: String,
+    style: ScalarStyle,
+    tag: &str,
+    line: usize,
+) -> Result<Value, YamlError> {
+    use libyaml_safer::{BOOL_TAG, FLOAT_TAG, INT_TAG, NULL_TAG};
+    let refused = |name: &str, wanted: &str| {
+        YamlError::at(
+            line,
+            format!("`{text}` is tagged `!!{name}` but is not {wanted}"),
+        )
+    };
+    match tag {
+        INT_TAG => core_int(&text).ok_or_else(|| refused("int", "a 64-bit integer")),
+        FLOAT_TAG => {
+            let float = match core_int(&text) {
+                Some(Value::Number(n)) => n.as_f64(),
+                _ => core_float(&text),
+            };
+            float
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| refused("float", "a finite number"))
+        }
+        BOOL_TAG => match text.as_str() {
+            "true" | "True" | "TRUE" => Ok(Value::Bool(true)),
+            "false" | "False" | "FALSE" => Ok(Value::Bool(false)),
+            _ => Err(refused("bool", "`true` or `false`")),
+        },
+        NULL_TAG => match text.as_str() {
+            "" | "~" | "null" | "Null" | "NULL" => Ok(Value::Null),
+            _ => Err(refused("null", "`null`, `~` or empty")),
+        },
+        // `!!str` after a `%TAG` directive that rebinds `!!` still ends in `:str`.
+        _ if tag.ends_with(":str") => Ok(Value::String(text)),
+        _ => Ok(scalar_value(text, style)),
+    }
+}
+
+/// A core-schema integer: `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`. `None` for other
+/// text and for integers beyond `i64` and `u64` (an untagged one then reads as a float).
+fn core_int(text: &str) -> Option<Value> {
+    let (radix, digits) = match text.as_bytes() {
+        [b'0', b'x', ..] => (16, &text[2..]),
+        [b'0', b'o', ..] => (8, &text[2..]),
+        _ => {
+            let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+            if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            return match text.parse::<i64>() {
+                Ok(n) => Some(Value::from(n)),
+                Err(_) => text.parse::<u64>().ok().map(Value::from),
+            };
+        }
+    };
+    // Checked here: `from_str_radix` would also take a sign after the prefix.
+    if digits.is_empty() || !digits.bytes().all(|b| char::from(b).is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok().map(Value::from)
+}
+
+/// A core-schema float other than `.inf` and `.nan`, which JSON cannot hold.
+fn core_float(text: &str) -> Option<f64> {
+    let numeric = text.trim_start_matches(['-', '+']);
     let looks_float = numeric.starts_with(|c: char| c.is_ascii_digit() || c == '.')
         && numeric
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
         && numeric.bytes().any(|b| b.is_ascii_digit());
-    if looks_float {
-        if let Some(n) = text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-        {
-            return Value::Number(n);
-        }
-    }
-    Value::String(text)
+    if looks_float { text.parse().ok() } else { None }
 }
 
 /// Keeps the panic messages of libyaml-safer's known panics (upstream #6 and #7) off stderr:
@@ -1599,6 +1761,100 @@ mod tests {
         );
     }
 
+    /// The core schema's hexadecimal and octal integers and its explicit tags read as the
+    /// cluster reads them (go-yaml); where YAML 1.1 reads more than the core schema, the core
+    /// schema's reading stays.
+    #[test]
+    fn core_integers_and_tags_resolve_as_the_cluster_reads_them() {
+        for (text, value) in [
+            ("0x1F", json!(31)),
+            ("0o17", json!(15)),
+            ("0xffffffffffffffff", json!(u64::MAX)),
+            ("!!int \"3\"", json!(3)),
+            ("!!int '0x1F'", json!(31)),
+            ("!!int -3", json!(-3)),
+            ("!!float 1", json!(1.0)),
+            ("!!float \"2.5\"", json!(2.5)),
+            ("!!float 0o10", json!(8.0)),
+            ("!!bool \"true\"", json!(true)),
+            ("!!bool False", json!(false)),
+            ("!!null ''", Value::Null),
+            ("!!null ~", Value::Null),
+            ("!!str 0x1F", json!("0x1F")),
+            ("!!str true", json!("true")),
+            ("!<tag:yaml.org,2002:int> '7'", json!(7)),
+            // Other tags leave the scalar as untagged.
+            ("!custom 3", json!(3)),
+            ("!custom '3'", json!("3")),
+            // Not core-schema integers.
+            ("0x", json!("0x")),
+            ("0o8", json!("0o8")),
+            ("0x+1", json!("0x+1")),
+            ("-0x1F", json!("-0x1F")),
+            ("0X1F", json!("0X1F")),
+            ("0b101", json!("0b101")),
+            ("0x1_F", json!("0x1_F")),
+            ("0x1ffffffffffffffff", json!("0x1ffffffffffffffff")),
+            // As before: the core schema's reading where YAML 1.1 differs.
+            ("~", Value::Null),
+            ("Null", Value::Null),
+            ("TRUE", json!(true)),
+            ("yes", json!("yes")),
+            ("off", json!("off")),
+            (".inf", json!(".inf")),
+            (".nan", json!(".nan")),
+            ("1_000", json!("1_000")),
+            ("+1", json!(1)),
+            ("0777", json!(777)),
+            ("99999999999999999999", json!(1e20)),
+        ] {
+            let docs = parse(&format!("v: {text}\n"));
+            assert_eq!(docs[0].value["v"], value, "{text}");
+        }
+    }
+
+    /// A value whose core tag does not fit it is an error at its line, in what the rules read
+    /// and in what is only digested.
+    #[test]
+    fn core_tags_that_do_not_fit_are_errors() {
+        for (text, message) in [
+            (
+                "!!int three",
+                "`three` is tagged `!!int` but is not a 64-bit integer",
+            ),
+            ("!!int 1.5", "`1.5` is tagged `!!int`"),
+            ("!!int 99999999999999999999", "is not a 64-bit integer"),
+            (
+                "!!float .inf",
+                "`.inf` is tagged `!!float` but is not a finite number",
+            ),
+            ("!!float x", "is not a finite number"),
+            (
+                "!!bool yes",
+                "`yes` is tagged `!!bool` but is not `true` or `false`",
+            ),
+            ("!!null 0", "`0` is tagged `!!null`"),
+        ] {
+            let err = parse_documents(&format!("a: 1\nv: {text}\n"), &Limits::default());
+            let err = err.unwrap_err();
+            assert_eq!(err.line, Some(2), "{text}: {err}");
+            assert!(err.message.contains(message), "{text}: {err}");
+        }
+        let policy = crate::Policy::default();
+        let files = Projection::files(&policy);
+        let workload = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: !!int \"3\"\n  template:\n    spec:\n      containers:\n      - name: a\n        env:\n        - {name: A, value: !!int x}\n";
+        let err = parse_manifests(workload, &Limits::default(), &files).unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
+        let fixed = workload.replace("!!int x", "!!int '0x10'");
+        let read = parse_manifests(&fixed, &Limits::default(), &files).unwrap();
+        assert_eq!(read[0].value["spec"]["replicas"], json!(3));
+        let full = parse_documents(&fixed, &Limits::default()).unwrap();
+        assert_eq!(
+            full[0].value["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+            json!(16)
+        );
+    }
+
     #[test]
     fn alias_bomb_is_refused() {
         let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
@@ -1770,6 +2026,102 @@ mod tests {
                 .contains("over the API server's limit of 100 bytes"),
             "{err}"
         );
+    }
+
+    /// A DaemonSet with what makes libyaml-safer read a `\r\n` as two line breaks: plain
+    /// values at line ends, a block scalar, a quoted scalar over two lines, a comment.
+    const CRLF_DAEMONSET: &str = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent # the node agent\n  annotations:\n    note: |\n      first\n      second\n\n    folded: \"a\n      b\"\nspec:\n  template:\n    spec:\n      containers:\n      - name: agent\n        image: agent:1\n        env: [{name: A, value: x}]\n      - name: side\n        image: side:1\n        resources:\n          requests: {cpu: 10m}\n";
+
+    /// Lines that a finding names and the renderers quote (counting `\n`) are the file's own
+    /// in a CRLF file, and the values are those of the same file with LF line breaks.
+    #[test]
+    fn crlf_files_read_as_their_lf_twins() {
+        let crlf = CRLF_DAEMONSET.replace('\n', "\r\n");
+        let policy = crate::Policy::default();
+        let files = Projection::files(&policy);
+        let limits = Limits::default();
+        let lf = parse_manifests(CRLF_DAEMONSET, &limits, &files).unwrap();
+        let read = parse_manifests(&crlf, &limits, &files).unwrap();
+        let lines = &read[0].lines;
+        // The pointer of the `side` container, which limits-missing names.
+        assert_eq!(lines.line_of("/spec/template/spec/containers/1"), Some(19));
+        assert_eq!(
+            lines.line_of("/spec/template/spec/containers/1/resources/requests/cpu"),
+            Some(22)
+        );
+        assert_eq!(read[0].value, lf[0].value);
+        assert_eq!(read[0].lines, lf[0].lines);
+        assert_eq!(
+            read[0].value["metadata"]["annotations"],
+            json!({"note": "first\nsecond\n", "folded": "a b"})
+        );
+        let full = parse_documents(&crlf, &limits).unwrap();
+        let full_lf = parse_documents(CRLF_DAEMONSET, &limits).unwrap();
+        assert_eq!(full[0].value, full_lf[0].value);
+        assert_eq!(full[0].lines, full_lf[0].lines);
+        // A lone `\r` is not a line break to the renderers; it is left to the parser.
+        let lone = parse("a: 1\rb: 2\n");
+        assert_eq!(lone[0].value, json!({"a": 1, "b": 2}));
+    }
+
+    #[test]
+    fn crlf_errors_name_the_files_line() {
+        for (text, line) in [
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"x}\n",
+                4,
+            ),
+            ("a: 1\nb: |\n  x\n  y\nc: 3\na: 4\n", 6),
+            ("a: 1\nb: 2\nc: *nope\n", 3),
+        ] {
+            let lf = parse_documents(text, &Limits::default()).unwrap_err();
+            let crlf = parse_documents(&text.replace('\n', "\r\n"), &Limits::default());
+            let crlf = crlf.unwrap_err();
+            assert_eq!(lf.line, Some(line), "{text:?}: {lf}");
+            assert_eq!(crlf, lf, "{text:?}");
+        }
+    }
+
+    /// The document size limit counts the file's bytes, `\r` included: the reader parses a
+    /// copy without them.
+    #[test]
+    fn crlf_document_sizes_are_the_files() {
+        let text = "a: 1\n---\n".to_owned() + &"- k: v\n".repeat(12);
+        let limits = |max_document_bytes| Limits {
+            max_document_bytes,
+            ..Limits::default()
+        };
+        // From `---` on: 4 + 7 * 12 = 88 bytes with LF, 5 + 8 * 12 = 101 with CRLF.
+        assert!(parse_documents(&text, &limits(90)).is_ok());
+        let crlf = text.replace('\n', "\r\n");
+        assert!(parse_documents(&crlf, &limits(110)).is_ok());
+        let err = parse_documents(&crlf, &limits(90)).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("limit of 90 bytes"), "{err}");
+    }
+
+    /// A character YAML does not allow is reported at its own line: the parser's error has
+    /// no mark, only a byte offset.
+    #[test]
+    fn control_characters_are_refused_at_their_line() {
+        for (text, line) in [
+            ("\x07a: 1\n", 1),
+            ("a: 1\n\x07", 2),
+            ("a: 1\nb: 2\nc: \"x\x07\"\n", 3),
+            ("a: 1\n# \u{0}\n", 2),
+            ("a: |\n  x\n\n  \u{7f}\n", 4),
+            // A C1 control: two bytes in UTF-8.
+            ("a: é\nb: \u{80}\n", 2),
+            ("\u{feff}a: 1\n\x07", 2),
+            ("a: 1\r\nb: x\r\nc: \x1b\r\n", 3),
+        ] {
+            let err = parse_documents(text, &Limits::default()).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(
+                err.message.contains("control characters"),
+                "{text:?}: {err}"
+            );
+        }
     }
 
     /// Anchors are scoped to their document.
