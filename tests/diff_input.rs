@@ -293,7 +293,19 @@ fn record_from_stdin_and_one_stdin_reader_only() {
     );
     let run = changelint(&["check", "--before", "-", "--after", &after, "--record", "-"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("only one of"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--before, --record all read stdin"),
+        "{}",
+        run.stderr
+    );
+    // The record would take all of stdin, and the diff would read as no change at all.
+    let run = changelint(&["check", "--diff", "-", "--record", "-"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--diff, --record all read stdin"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -53,6 +53,44 @@ fn a_limit_set_to_null_is_removed() {
 }
 
 #[test]
+fn only_what_the_change_brings_must_be_readable() {
+    let shipper = |annotation: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: shipper\n  namespace: logging\n  annotations:\n    changelint.dev/exempt: \"{annotation}\"\nspec:\n  template:\n    spec:\n      containers:\n      - name: shipper\n        image: shipper:1\n        resources:\n          limits: {{memory: 256Mi}}\n          requests: {{cpu: 100m, memory: 128Mi}}\n"
+        )
+    };
+    let broken = shipper("limits-remvoed; reason=typo");
+    let repaired = shipper("limits-removed; reason=load test");
+    // The change that repairs the annotation, and one that leaves the broken object alone.
+    for (before, after) in [(&broken, &repaired), (&broken, &broken)] {
+        let (code, report) = check_texts("shipper.yaml", before, after);
+        assert_eq!(code, 0, "{report}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (before, after) = (
+        dir.path().join("before.yaml"),
+        dir.path().join("after.yaml"),
+    );
+    fs::write(&before, &repaired).unwrap();
+    fs::write(&after, &broken).unwrap();
+    let (before, after) = (before.display().to_string(), after.display().to_string());
+    let run = changelint(&["check", "--before", &before, "--after", &after]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("after.yaml:7:"), "{}", run.stderr);
+}
+
+#[test]
+fn a_list_kind_of_other_items_is_an_object_of_its_own() {
+    let allow_list = "apiVersion: net.example.com/v1\nkind: IPAllowList\nmetadata: {name: office}\nitems: [10.0.0.1, 10.0.0.2]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("allow.yaml");
+    fs::write(&path, allow_list).unwrap();
+    let (code, report) = changelint_json(&["audit", &path.display().to_string()]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["impact"]["objects_changed"], 1, "{report}");
+}
+
+#[test]
 fn yaml_list_items_pair_and_point_at_their_lines() {
     let before = corpus("kubernetes__hack-testdata-list.yaml");
     let with_limits = before.replace(
@@ -547,6 +585,15 @@ mod bad_input {
             );
             assert!(run.stderr.contains("limits/cpu"), "{bad}: {}", run.stderr);
         }
+    }
+
+    #[test]
+    fn an_unrendered_template_value_gets_the_helm_hint() {
+        let run = check_bad(
+            "shipper.yaml",
+            shipper_with("              cpu: \"{{ .Values.cpu }}\"\n").as_bytes(),
+        );
+        assert!(run.stderr.contains("helm template"), "{}", run.stderr);
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub struct CheckArgs {
     /// Read the after side from this git ref (with --base).
     #[arg(long, value_name = "REF", requires = "base")]
     pub head: Option<String>,
-    /// A unified diff (git or plain `diff -u`) on its own, as a pipeline that only has the patch.
+    /// A unified diff (git or plain `diff -u`) on its own, as a pipeline that only has the patch;
+    /// `-` for stdin.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["before", "after", "base", "head"])]
     pub diff: Option<PathBuf>,
     /// The repository for --base/--head (default: the current directory); with --diff, the

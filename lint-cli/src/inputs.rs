@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use changelint_policies::SourceFile;
-use changelint_policies::input::is_manifest_path;
+use changelint_policies::input::{is_manifest_path, not_utf8};
 use rayon::prelude::*;
 
 /// Largest file read; larger ones are refused before they are read.
@@ -75,7 +75,7 @@ pub fn read_tree(arg: &str) -> Result<Vec<SourceFile>> {
 }
 
 /// How stdin is named in messages.
-pub const STDIN: &str = "<stdin>";
+const STDIN: &str = "<stdin>";
 
 /// Reads a text input that is not a manifest (a policy, an inventory, a diff, a change record,
 /// a GitHub event; `-` is stdin) under the same size limit: `--diff /dev/zero` would otherwise
@@ -89,9 +89,8 @@ pub fn read_text(arg: &Path) -> Result<(String, String)> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok((shown, text)),
         Err(error) => {
-            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
-            let line = valid.split(|b| *b == b'\n').count();
-            bail!("{shown}:{line}: file is not valid UTF-8")
+            let valid_up_to = error.utf8_error().valid_up_to();
+            Err(not_utf8(&shown, error.as_bytes(), valid_up_to).into())
         }
     }
 }
@@ -121,7 +120,8 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Refuses files over the size limit before reading them.
+/// Refuses a file over the size limit: before reading it when its size is known, and after
+/// reading at most one byte past the limit when it is not (a pipe).
 pub fn check_size(name: &str, size: u64) -> Result<()> {
     if size > MAX_FILE_BYTES {
         bail!(

@@ -109,17 +109,19 @@ fn load_inventory(common: &CommonArgs) -> Result<Option<Inventory>> {
 }
 
 fn check(args: &CheckArgs) -> Result<ExitStatus> {
+    one_stdin_reader(&[
+        ("--before", args.before.as_deref()),
+        ("--after", args.after.as_deref()),
+        ("--diff", named(args.diff.as_deref())),
+        ("--record", args.record.as_deref()),
+        (
+            "--record-from-github-event",
+            named(args.record_from_github_event.as_deref()),
+        ),
+        ("--policy", named(args.common.policy.as_deref())),
+        ("--inventory", named(args.common.inventory.as_deref())),
+    ])?;
     let policy = load_policy(args.common.policy.as_deref())?;
-    let stdin_users = [
-        args.before.as_deref(),
-        args.after.as_deref(),
-        args.record.as_deref(),
-    ];
-    if stdin_users.iter().filter(|a| **a == Some("-")).count() > 1 {
-        return Err(anyhow!(
-            "only one of --before, --after and --record can read stdin (`-`)"
-        ));
-    }
     let record_text = read_record(args)?;
     let (mut change, sources) = match (&args.before, &args.after, &args.base, &args.diff) {
         (Some(before), Some(after), _, _) => {
@@ -174,6 +176,28 @@ fn check(args: &CheckArgs) -> Result<ExitStatus> {
     })
 }
 
+/// A path as the text it was given as, to compare with `-`.
+fn named(path: Option<&Path>) -> Option<&str> {
+    path.and_then(Path::to_str)
+}
+
+/// Refuses a second input named `-`: the first reader takes all of stdin, and the second would
+/// read nothing and judge an empty input.
+fn one_stdin_reader(inputs: &[(&str, Option<&str>)]) -> Result<()> {
+    let readers: Vec<&str> = inputs
+        .iter()
+        .filter(|(_, value)| *value == Some("-"))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if readers.len() > 1 {
+        return Err(anyhow!(
+            "{} all read stdin (`-`); only one input can",
+            readers.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// The record from `--record FILE` (or stdin) or from a GitHub event's pull request body.
 fn read_record(args: &CheckArgs) -> Result<Option<(String, String)>> {
     if let Some(path) = &args.record {
@@ -198,6 +222,10 @@ fn record(args: &RecordArgs) -> Result<ExitStatus> {
         .file
         .as_deref()
         .context("record needs a FILE or --template")?;
+    one_stdin_reader(&[
+        ("FILE", Some(path)),
+        ("--policy", named(args.policy.as_deref())),
+    ])?;
     let (name, text) = inputs::read_text(Path::new(path)).context("reading the change record")?;
     let policy = load_policy(args.policy.as_deref())?;
     let parsed = ChangeRecord::parse(&name, &text);
@@ -243,6 +271,14 @@ fn print_out(text: &str) -> Result<()> {
 }
 
 fn audit(args: &AuditArgs) -> Result<ExitStatus> {
+    let mut inputs: Vec<(&str, Option<&str>)> = args
+        .paths
+        .iter()
+        .map(|path| ("PATH", Some(path.as_str())))
+        .collect();
+    inputs.push(("--policy", named(args.common.policy.as_deref())));
+    inputs.push(("--inventory", named(args.common.inventory.as_deref())));
+    one_stdin_reader(&inputs)?;
     let policy = load_policy(args.common.policy.as_deref())?;
     let mut files = Vec::new();
     for path in &args.paths {

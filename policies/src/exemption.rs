@@ -12,6 +12,9 @@ struct AnnotationExemption {
     rules: Vec<String>,
     reason: Option<String>,
     expires: Option<String>,
+    /// Parts that are neither `reason=` nor `expires=` (empty ones, as from a trailing `;`,
+    /// are not parts).
+    unknown: Vec<String>,
 }
 
 fn parse_annotation(value: &str) -> AnnotationExemption {
@@ -25,27 +28,33 @@ fn parse_annotation(value: &str) -> AnnotationExemption {
         .collect();
     let mut reason = None;
     let mut expires = None;
-    for part in parts {
+    let mut unknown = Vec::new();
+    for part in parts.map(str::trim).filter(|part| !part.is_empty()) {
         match part.split_once('=') {
             Some((key, value)) if key.trim() == "reason" => reason = Some(value.trim().to_owned()),
             Some((key, value)) if key.trim() == "expires" => {
                 expires = Some(value.trim().to_owned());
             }
-            _ => {}
+            _ => unknown.push(part.to_owned()),
         }
     }
     AnnotationExemption {
         rules,
         reason,
         expires,
+        unknown,
     }
 }
 
 /// Why an annotation exemption cannot be read: it names no rule or an unknown one, has a part
 /// other than `reason=` and `expires=`, or an expiry that is not a `YYYY-MM-DD` date. Read as
 /// it stands, a typo in a rule would exempt nothing without a word, and a malformed date (it
-/// is compared as text) would never expire.
+/// is compared as text) would never expire. An empty annotation (a template's unset value)
+/// exempts nothing and is no error.
 pub fn annotation_error(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return None;
+    }
     let annotation = parse_annotation(value);
     if annotation.rules.is_empty() {
         return Some(
@@ -61,12 +70,10 @@ pub fn annotation_error(value: &str) -> Option<String> {
             "names the unknown rule `{unknown}` (`changelint rules` lists them)"
         ));
     }
-    if let Some(part) = value.split(';').skip(1).find(|part| {
-        !matches!(part.split_once('='), Some((key, _)) if matches!(key.trim(), "reason" | "expires"))
-    }) {
+    if let Some(part) = annotation.unknown.first() {
         return Some(format!(
-            "has `{}`, which is neither `reason=...` nor `expires=YYYY-MM-DD`",
-            part.trim()
+            "has `{part}`, which is neither `reason=...` nor `expires=YYYY-MM-DD` (a `;` \
+             ends a part)"
         ));
     }
     match annotation.expires {
@@ -187,11 +194,12 @@ mod tests {
     #[test]
     fn annotation_parses_rules_reason_and_expiry() {
         assert_eq!(
-            parse_annotation("limits-removed, CL102; reason=load test; expires=2026-12-31"),
+            parse_annotation("limits-removed, CL102; reason=load test; expires=2026-12-31; x;"),
             AnnotationExemption {
                 rules: vec!["limits-removed".into(), "CL102".into()],
                 reason: Some("load test".into()),
                 expires: Some("2026-12-31".into()),
+                unknown: vec!["x".into()],
             }
         );
     }
@@ -204,6 +212,9 @@ mod tests {
         );
         assert_eq!(annotation_error("*; expires=2028-02-29"), None);
         assert_eq!(annotation_error("CL101,requests-removed"), None);
+        assert_eq!(annotation_error("limits-removed; reason=x;"), None);
+        assert_eq!(annotation_error("limits-removed;; reason=x"), None);
+        assert_eq!(annotation_error(" "), None);
         for (bad, says) in [
             ("limits-remvoed; reason=x", "unknown rule `limits-remvoed`"),
             ("; reason=x", "names no rule"),

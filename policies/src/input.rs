@@ -8,7 +8,6 @@ use serde_json::Value;
 use crate::config::Policy;
 use crate::object::{Identity, Object, Origin};
 use crate::projection::Projection;
-use crate::shape;
 use crate::yaml::{Limits, YamlError, escape_token, parse_manifests};
 
 /// One file handed to the engine.
@@ -46,14 +45,29 @@ pub struct InputError {
     pub message: String,
 }
 
+/// Added to an error about text that holds `{{`.
+pub(crate) const TEMPLATE_HINT: &str = " (this looks like an unrendered Helm or Go template: check the output of `helm template` instead)";
+
 impl InputError {
-    fn new(file: &str, line: Option<u32>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(file: &str, line: Option<u32>, message: impl Into<String>) -> Self {
         Self {
             file: file.to_owned(),
             line,
             message: message.into(),
         }
     }
+}
+
+/// The text of a file's bytes, or an error naming the line of the first byte that is not
+/// UTF-8.
+pub fn decode_utf8<'b>(file: &str, bytes: &'b [u8]) -> Result<&'b str, InputError> {
+    std::str::from_utf8(bytes).map_err(|e| not_utf8(file, bytes, e.valid_up_to()))
+}
+
+/// The error for `bytes` of `file` that are UTF-8 up to `valid_up_to` only.
+pub fn not_utf8(file: &str, bytes: &[u8], valid_up_to: usize) -> InputError {
+    let line = crate::yaml::line_at(bytes, valid_up_to);
+    InputError::new(file, Some(line as u32), "file is not valid UTF-8")
 }
 
 /// Extensions of the files changelint reads as manifests.
@@ -76,17 +90,16 @@ pub fn load_objects(
     limits: &Limits,
     policy: &Policy,
 ) -> Result<Vec<Object>, InputError> {
-    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
-        let line = file.bytes[..e.valid_up_to()].split(|b| *b == b'\n').count();
-        InputError::new(&file.path, Some(line as u32), "file is not valid UTF-8")
-    })?;
+    let text = decode_utf8(&file.path, &file.bytes)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let documents = parse_manifests(text, limits, &Projection::files(policy)).map_err(|YamlError { line, mut message }| {
-        if text.contains("{{") {
-            message.push_str(" (this looks like an unrendered Helm or Go template: check the output of `helm template` instead)");
-        }
-        InputError::new(&file.path, line, message)
-    })?;
+    let documents = parse_manifests(text, limits, &Projection::files(policy)).map_err(
+        |YamlError { line, mut message }| {
+            if text.contains("{{") {
+                message.push_str(TEMPLATE_HINT);
+            }
+            InputError::new(&file.path, line, message)
+        },
+    )?;
     let file_name: Arc<str> = file.path.as_str().into();
     let pairing: Arc<str> = file.pairing_path.as_str().into();
     let count = documents.iter().filter(|d| !d.value.is_null()).count();
@@ -121,7 +134,6 @@ pub fn load_objects(
         } else {
             file.pairing_path.clone()
         };
-        let first = objects.len();
         match unpack_list(document.value) {
             Ok(items) => {
                 for (item_index, item) in items.into_iter().enumerate() {
@@ -153,20 +165,24 @@ pub fn load_objects(
                 });
             }
         }
-        for object in &objects[first..] {
-            if let Err(misshapen) = shape::check(&object.value, &object.identity, policy) {
-                let (_, line) = object.locate(&misshapen.pointer);
-                return Err(InputError::new(&file.path, line, misshapen.to_string()));
-            }
-        }
     }
     Ok(objects)
 }
 
-/// `kind: List` and every `*List` kind hold their objects in `items`.
+/// `kind: List` and every `*List` kind hold their objects in `items`. A `*List` kind whose
+/// items are not all objects is a custom resource of its own (an `IPAllowList` of addresses);
+/// a `kind: List` can hold nothing else.
 fn unpack_list(value: Value) -> Result<Vec<Value>, Value> {
-    let is_list = value["kind"].as_str().is_some_and(|k| k.ends_with("List"))
-        && value["apiVersion"].is_string()
+    let is_list = match value["kind"].as_str() {
+        Some("List") => true,
+        Some(kind) => {
+            kind.ends_with("List")
+                && value["items"]
+                    .as_array()
+                    .is_some_and(|items| items.iter().all(Value::is_object))
+        }
+        None => false,
+    } && value["apiVersion"].is_string()
         && value["items"].is_array();
     if !is_list {
         return Err(value);

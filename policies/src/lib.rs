@@ -110,7 +110,44 @@ pub fn load_change(
         }
     }
     let before_objects = before_loaded.into_iter().flatten().collect();
-    Ok(ChangeSet::new(before_objects, after_objects, policy))
+    refuse_misshapen(
+        ChangeSet::new(before_objects, after_objects, policy),
+        policy,
+    )
+}
+
+/// Refuses an object the change brings that the rules cannot read (see [`shape`]). Objects the
+/// change leaves alone, and the old side of those it changes, are judged by no rule; refusing
+/// them would block the very change that repairs one. The first in pair order is named.
+fn refuse_misshapen(change: ChangeSet, policy: &Policy) -> Result<ChangeSet, InputError> {
+    use rayon::prelude::*;
+
+    let misshapen = |pair: &change::Pair| {
+        let object = pair.after.as_ref().filter(|_| pair.changed())?;
+        let misshapen = shape::check(&object.value, &object.identity, policy).err()?;
+        let (file, line) = object.locate(&misshapen.pointer);
+        let mut message = misshapen.to_string();
+        if podspec::lookup(&object.value, &misshapen.pointer)
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|text| text.contains("{{"))
+        {
+            message.push_str(input::TEMPLATE_HINT);
+        }
+        Some(InputError::new(
+            file.as_deref().unwrap_or("<object>"),
+            line,
+            message,
+        ))
+    };
+    match change
+        .pairs
+        .par_iter()
+        .filter_map(misshapen)
+        .find_first(|_| true)
+    {
+        Some(error) => Err(error),
+        None => Ok(change),
+    }
 }
 
 /// The objects of `file` read from a file with the same bytes and pairing path: the same
@@ -149,8 +186,14 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
             // A side whose lines all sit inside a scalar (a hunk within a block of script or
             // config text) is rebuilt as comments: it holds no node a rule could read.
             let holds_nodes = side.text.lines().any(|line| {
-                let line = line.trim();
-                !(line.is_empty() || line.starts_with('#') || line == "---" || line == "...")
+                let line = line.trim_start();
+                let after_marker = ["---", "..."]
+                    .iter()
+                    .find_map(|marker| line.strip_prefix(marker))
+                    .filter(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+                    .unwrap_or(line)
+                    .trim();
+                !(after_marker.is_empty() || after_marker.starts_with('#'))
             });
             if !holds_nodes {
                 continue;
@@ -185,7 +228,7 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
             }
         }
     }
-    Ok(ChangeSet::new(before, after, policy))
+    refuse_misshapen(ChangeSet::new(before, after, policy), policy)
 }
 
 /// The patches of a diff that touch manifests; other files (images, code) are no input of the
@@ -211,20 +254,23 @@ pub fn manifest_patches<'a>(
 }
 
 /// Builds the change set of one object before and after: what an admission request holds.
-/// Fails on an object the rules cannot read (see [`shape`]).
+/// Fails when the object after cannot be read by the rules (see [`shape`]); the object before
+/// is what the cluster holds, and refusing it would block the update that repairs it.
 pub fn object_change(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
     policy: &Policy,
 ) -> Result<ChangeSet, shape::Misshapen> {
-    let side = |value: Option<serde_json::Value>| -> Result<Vec<Object>, shape::Misshapen> {
-        let objects: Vec<Object> = value.map(Object::detached).into_iter().collect();
-        for object in &objects {
-            shape::check(&object.value, &object.identity, policy)?;
-        }
-        Ok(objects)
-    };
-    Ok(ChangeSet::new(side(before)?, side(after)?, policy))
+    let after = after.map(Object::detached);
+    if let Some(object) = &after {
+        shape::check(&object.value, &object.identity, policy)?;
+    }
+    let before = before.map(Object::detached);
+    Ok(ChangeSet::new(
+        before.into_iter().collect(),
+        after.into_iter().collect(),
+        policy,
+    ))
 }
 
 /// Runs every rule over a change set and applies the policy's levels and exemptions.

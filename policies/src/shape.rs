@@ -28,7 +28,10 @@ pub fn check(value: &Value, identity: &Identity, policy: &Policy) -> Result<(), 
     if value.get("apiVersion").is_some() && value.get("kind").is_some() {
         for field in ["apiVersion", "kind"] {
             if value[field].as_str().is_none_or(str::is_empty) {
-                return Err(wrong(&format!("/{field}"), "must be a non-empty string"));
+                return Err(misshapen(
+                    &format!("/{field}"),
+                    "must be a non-empty string",
+                ));
             }
         }
     }
@@ -42,7 +45,7 @@ pub fn check(value: &Value, identity: &Identity, policy: &Policy) -> Result<(), 
     rollout(value, &identity.kind)
 }
 
-fn wrong(pointer: &str, message: &str) -> Misshapen {
+fn misshapen(pointer: &str, message: &str) -> Misshapen {
     Misshapen {
         pointer: pointer.to_owned(),
         message: message.to_owned(),
@@ -58,7 +61,7 @@ fn mapping(
     match value {
         Value::Null => Ok(None),
         Value::Object(map) => Ok(Some(map)),
-        _ => Err(wrong(&pointer(), "must be a mapping")),
+        _ => Err(misshapen(&pointer(), "must be a mapping")),
     }
 }
 
@@ -71,7 +74,7 @@ fn metadata(value: &Value, policy: &Policy) -> Result<(), Misshapen> {
             .get(field)
             .is_some_and(|v| !v.is_null() && !v.is_string())
         {
-            return Err(wrong(&format!("/metadata/{field}"), "must be a string"));
+            return Err(misshapen(&format!("/metadata/{field}"), "must be a string"));
         }
     }
     for field in ["labels", "annotations"] {
@@ -79,8 +82,15 @@ fn metadata(value: &Value, policy: &Policy) -> Result<(), Misshapen> {
         let Some(map) = mapping(metadata.get(field).unwrap_or(&Value::Null), pointer)? else {
             continue;
         };
-        if let Some((key, _)) = map.iter().find(|(_, item)| !item.is_string()) {
-            return Err(wrong(&child_pointer(&pointer(), key), "must be a string"));
+        // The API server reads a `null` label or annotation value as "".
+        if let Some((key, _)) = map
+            .iter()
+            .find(|(_, item)| !item.is_string() && !item.is_null())
+        {
+            return Err(misshapen(
+                &child_pointer(&pointer(), key),
+                "must be a string",
+            ));
         }
     }
     let annotation = &policy.exemptions.annotation;
@@ -91,7 +101,7 @@ fn metadata(value: &Value, policy: &Policy) -> Result<(), Misshapen> {
         .and_then(exemption::annotation_error)
     {
         let pointer = child_pointer("/metadata/annotations", annotation);
-        return Err(wrong(&pointer, &format!("the exemption {error}")));
+        return Err(misshapen(&pointer, &format!("the exemption {error}")));
     }
     Ok(())
 }
@@ -107,18 +117,18 @@ fn containers(value: &Value, spec_pointer: &str) -> Result<(), Misshapen> {
         let items = match spec.get(list) {
             None | Some(Value::Null) => continue,
             Some(Value::Array(items)) => items,
-            Some(_) => return Err(wrong(&list_pointer(), "must be a list of containers")),
+            Some(_) => return Err(misshapen(&list_pointer(), "must be a list of containers")),
         };
         for (index, item) in items.iter().enumerate() {
             let container = || child_pointer(&list_pointer(), &index.to_string());
             let Value::Object(item) = item else {
-                return Err(wrong(&container(), "must be a container (a mapping)"));
+                return Err(misshapen(&container(), "must be a container (a mapping)"));
             };
             if item
                 .get("name")
                 .is_some_and(|v| !v.is_null() && !v.is_string())
             {
-                return Err(wrong(
+                return Err(misshapen(
                     &child_pointer(&container(), "name"),
                     "must be a string",
                 ));
@@ -132,7 +142,8 @@ fn containers(value: &Value, spec_pointer: &str) -> Result<(), Misshapen> {
                 let class_pointer = || child_pointer(&resources_pointer(), class);
                 let amounts = resources.get(class).unwrap_or(&Value::Null);
                 for (resource, amount) in mapping(amounts, class_pointer)?.into_iter().flatten() {
-                    if amount.is_null() {
+                    // `$patch: delete` and the like are kustomize's directives, not amounts.
+                    if amount.is_null() || resource.starts_with('$') {
                         continue;
                     }
                     let problem = match Quantity::from_json(amount) {
@@ -140,7 +151,10 @@ fn containers(value: &Value, spec_pointer: &str) -> Result<(), Misshapen> {
                         Ok(quantity) if quantity.nanos() < 0 => "must not be negative".into(),
                         Ok(_) => continue,
                     };
-                    return Err(wrong(&child_pointer(&class_pointer(), resource), &problem));
+                    return Err(misshapen(
+                        &child_pointer(&class_pointer(), resource),
+                        &problem,
+                    ));
                 }
             }
         }
@@ -148,21 +162,22 @@ fn containers(value: &Value, spec_pointer: &str) -> Result<(), Misshapen> {
     Ok(())
 }
 
-/// The rollout fields `blast-radius-rollout` and the impact model read, by kind.
+/// The rollout fields `blast-radius-rollout` and the impact model read, by kind: whole numbers,
+/// and counts or percentages (`maxUnavailable` at most 100%; a Deployment may surge past it).
 fn rollout(value: &Value, kind: &str) -> Result<(), Misshapen> {
-    let (counts, steps): (&[&str], &[&str]) = match kind {
+    let (whole_numbers, steps): (&[&str], &[(&str, bool)]) = match kind {
         "DaemonSet" => (
             &["/spec/minReadySeconds"],
             &[
-                "/spec/updateStrategy/rollingUpdate/maxUnavailable",
-                "/spec/updateStrategy/rollingUpdate/maxSurge",
+                ("/spec/updateStrategy/rollingUpdate/maxUnavailable", true),
+                ("/spec/updateStrategy/rollingUpdate/maxSurge", true),
             ],
         ),
         "Deployment" => (
             &["/spec/replicas", "/spec/minReadySeconds"],
             &[
-                "/spec/strategy/rollingUpdate/maxUnavailable",
-                "/spec/strategy/rollingUpdate/maxSurge",
+                ("/spec/strategy/rollingUpdate/maxUnavailable", true),
+                ("/spec/strategy/rollingUpdate/maxSurge", false),
             ],
         ),
         "StatefulSet" => (
@@ -171,22 +186,31 @@ fn rollout(value: &Value, kind: &str) -> Result<(), Misshapen> {
                 "/spec/minReadySeconds",
                 "/spec/updateStrategy/rollingUpdate/partition",
             ],
-            &["/spec/updateStrategy/rollingUpdate/maxUnavailable"],
+            &[("/spec/updateStrategy/rollingUpdate/maxUnavailable", true)],
         ),
         "ReplicaSet" | "ReplicationController" => (&["/spec/replicas"], &[]),
         _ => return Ok(()),
     };
     let present = |pointer| lookup(value, pointer).filter(|v| !v.is_null());
-    for pointer in counts {
+    for pointer in whole_numbers {
         if present(pointer).is_some_and(|v| v.as_u64().is_none()) {
-            return Err(wrong(pointer, "must be a whole number, 0 or more"));
+            return Err(misshapen(pointer, "must be a whole number, 0 or more"));
         }
     }
-    for pointer in steps {
-        if let Some(step) = present(pointer)
-            && let Err(message) = IntOrPercent::try_from(step.clone())
-        {
-            return Err(wrong(pointer, &message));
+    for (pointer, at_most_all) in steps {
+        let Some(step) = present(pointer) else {
+            continue;
+        };
+        if let Err(message) = IntOrPercent::try_from(step.clone()) {
+            let surges_past_all = !at_most_all
+                && step
+                    .as_str()
+                    .and_then(|text| text.trim().strip_suffix('%'))
+                    .and_then(|percent| percent.trim().parse::<f64>().ok())
+                    .is_some_and(|percent| percent >= 0.0);
+            if !surges_past_all {
+                return Err(misshapen(pointer, &message));
+            }
         }
     }
     Ok(())
@@ -236,6 +260,10 @@ mod tests {
         // `null` is unset, as the API server reads it.
         assert_eq!(checked(&with_limits(json!({"memory": null}))), Ok(()));
         assert_eq!(checked(&daemon_set(json!({"template": null}))), Ok(()));
+        assert_eq!(checked(&with_limits(json!({"$patch": "delete"}))), Ok(()));
+        let labelled =
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"tier": null}}});
+        assert_eq!(checked(&labelled), Ok(()));
         // A chart's values may have a `kind` of their own.
         assert_eq!(checked(&json!({"kind": 5, "resources": "none"})), Ok(()));
     }
@@ -326,8 +354,28 @@ mod tests {
                 "/spec/updateStrategy/rollingUpdate/maxUnavailable"
             );
         }
-        let deployment =
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": "3"}});
-        assert_eq!(refused_at(&deployment), "/spec/replicas");
+        let deployment = |spec: Value| {
+            let mut object = json!({"apiVersion": "apps/v1", "kind": "Deployment"});
+            object["spec"] = spec;
+            object
+        };
+        assert_eq!(
+            refused_at(&deployment(json!({"replicas": "3"}))),
+            "/spec/replicas"
+        );
+        // A Deployment may surge past its replicas; nothing may take down more than all.
+        let surge =
+            |step: &str| deployment(json!({"strategy": {"rollingUpdate": {"maxSurge": step}}}));
+        assert_eq!(checked(&surge("200%")), Ok(()));
+        assert_eq!(
+            refused_at(&surge("-5%")),
+            "/spec/strategy/rollingUpdate/maxSurge"
+        );
+        let daemon_surge =
+            daemon_set(json!({"updateStrategy": {"rollingUpdate": {"maxSurge": "200%"}}}));
+        assert_eq!(
+            refused_at(&daemon_surge),
+            "/spec/updateStrategy/rollingUpdate/maxSurge"
+        );
     }
 }

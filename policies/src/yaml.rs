@@ -629,11 +629,12 @@ fn reader_error_line(error: &libyaml_safer::Error, text: &str) -> usize {
         return 1;
     };
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let before = text
-        .as_bytes()
-        .get(..offset.saturating_add(bom))
-        .unwrap_or(text.as_bytes());
-    1 + memchr::memchr_iter(b'\n', before).count()
+    line_at(text.as_bytes(), offset.saturating_add(bom))
+}
+
+/// The 1-based line of a byte offset (the last line for one past the end).
+pub fn line_at(bytes: &[u8], offset: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', bytes.get(..offset).unwrap_or(bytes)).count()
 }
 
 /// An anchored node, kept so that aliases can copy it with its lines.
@@ -991,10 +992,7 @@ impl<'p> Builder<'p> {
                     }
                     Slot::Value { node } => node,
                 };
-                let value = match tag {
-                    None => scalar_value(text, style),
-                    Some(tag) => tagged_value(text, style, &tag, line)?,
-                };
+                let value = resolve_scalar(text, style, tag, line)?;
                 self.lines.keep_first(node, line as u32);
                 self.remember(anchor, node, &value, 1, line)?;
                 self.push_value(value, place, line)?;
@@ -1177,10 +1175,7 @@ impl<'p> Builder<'p> {
                 if wants_key {
                     return self.digest_key(&text, line);
                 }
-                let value = match tag {
-                    None => scalar_value(text, style),
-                    Some(tag) => tagged_value(text, style, &tag, line)?,
-                };
+                let value = resolve_scalar(text, style, tag, line)?;
                 let digest = Digest::scalar(&value);
                 if let Some(anchor) = anchor {
                     self.remember_digested(anchor, Anchored::Built(value), 1, NONE);
@@ -1468,6 +1463,20 @@ fn count_nodes(value: &Value) -> usize {
         Value::Array(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
         Value::Object(map) => 1 + map.values().map(|v| 1 + count_nodes(v)).sum::<usize>(),
         _ => 1,
+    }
+}
+
+/// A scalar's value: by its tag if it has one, else by the core schema.
+#[inline]
+fn resolve_scalar(
+    text: String,
+    style: ScalarStyle,
+    tag: Option<String>,
+    line: usize,
+) -> Result<Value, YamlError> {
+    match tag {
+        None => Ok(scalar_value(text, style)),
+        Some(tag) => tagged_value(text, style, &tag, line),
     }
 }
 

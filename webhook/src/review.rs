@@ -172,9 +172,14 @@ pub fn review(request: AdmissionRequest, policy: &Policy) -> Reviewed {
             );
         }
     };
-    let mut before = match (operation, old_object.filter(Value::is_object)) {
+    let mut before = match (operation, old_object.filter(|old| !old.is_null())) {
         (Operation::Update, None) => {
             return invalid("changelint: an UPDATE AdmissionReview request must carry oldObject");
+        }
+        (Operation::Update, Some(old)) if !old.is_object() => {
+            return invalid(
+                "changelint: the AdmissionReview request's oldObject is not a JSON object",
+            );
         }
         (Operation::Update, old) => old,
         _ => None,

@@ -162,6 +162,21 @@ async fn an_object_the_rules_cannot_read_is_invalid_not_allowed() {
 }
 
 #[tokio::test]
+async fn an_update_may_repair_what_the_rules_cannot_read() {
+    let annotated = |exemption: &str| {
+        let mut object = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
+        object["metadata"]["annotations"] = json!({ "changelint.dev/exempt": exemption });
+        object
+    };
+    let broken = annotated("limits-remvoed; reason=typo");
+    let repaired = annotated("limits-removed; reason=load test");
+    let response = answer(&review(V1, "UPDATE", Some(broken.clone()), Some(repaired))).await;
+    assert_eq!(response["allowed"], true, "{response:#}");
+    let response = answer(&review(V1, "UPDATE", Some(broken.clone()), Some(broken))).await;
+    assert_eq!(response["status"]["code"], 400, "{response:#}");
+}
+
+#[tokio::test]
 async fn an_object_that_is_not_a_json_object_is_invalid_and_said_so() {
     for object in [json!("a string"), json!(5), json!([1])] {
         let mut review = review(V1, "CREATE", None, Some(log_shipper(None, SHIPPER_IMAGE)));

@@ -136,7 +136,7 @@ fn render(
 }
 
 /// The context of a failed write to stdout.
-pub const WRITING_STDOUT: &str = "writing the report to stdout";
+const WRITING_STDOUT: &str = "writing the report to stdout";
 
 /// Writes the report to stdout and to every `--output`.
 ///
