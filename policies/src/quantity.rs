@@ -38,6 +38,15 @@ pub enum QuantityError {
 impl Quantity {
     /// Parses a quantity string such as `200m`, `1.5Gi` or `1e3`.
     pub fn parse(text: &str) -> Result<Self, QuantityError> {
+        Ok(Self {
+            nanos: Self::nanos_of(text)?,
+            text: text.trim().to_owned(),
+        })
+    }
+
+    /// The value of `text` in nano-units, without keeping the text: what a check that the text
+    /// is a quantity needs.
+    pub fn nanos_of(text: &str) -> Result<i128, QuantityError> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(QuantityError::Empty);
@@ -113,19 +122,26 @@ impl Quantity {
         if negative {
             nanos = -nanos;
         }
-        Ok(Self {
-            nanos,
-            text: trimmed.to_owned(),
-        })
+        Ok(nanos)
+    }
+
+    /// [`Quantity::nanos_of`] a JSON scalar: a string, or a bare number.
+    pub fn nanos_of_json(value: &serde_json::Value) -> Result<i128, QuantityError> {
+        match value {
+            serde_json::Value::String(s) => Self::nanos_of(s),
+            serde_json::Value::Number(n) => Self::nanos_of(&n.to_string()),
+            other => Err(QuantityError::Syntax(other.to_string())),
+        }
     }
 
     /// Parses a JSON scalar: a string, or a bare number as YAML gives for `cpu: 2`.
     pub fn from_json(value: &serde_json::Value) -> Result<Self, QuantityError> {
-        match value {
-            serde_json::Value::String(s) => Self::parse(s),
-            serde_json::Value::Number(n) => Self::parse(&n.to_string()),
-            other => Err(QuantityError::Syntax(other.to_string())),
-        }
+        let nanos = Self::nanos_of_json(value)?;
+        let text = match value {
+            serde_json::Value::String(s) => s.trim().to_owned(),
+            number => number.to_string(),
+        };
+        Ok(Self { nanos, text })
     }
 
     /// The text as written in the manifest.

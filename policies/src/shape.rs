@@ -146,9 +146,9 @@ fn containers(value: &Value, spec_pointer: &str) -> Result<(), Misshapen> {
                     if amount.is_null() || resource.starts_with('$') {
                         continue;
                     }
-                    let problem = match Quantity::from_json(amount) {
+                    let problem = match Quantity::nanos_of_json(amount) {
                         Err(error) => error.to_string(),
-                        Ok(quantity) if quantity.nanos() < 0 => "must not be negative".into(),
+                        Ok(nanos) if nanos < 0 => "must not be negative".into(),
                         Ok(_) => continue,
                     };
                     return Err(misshapen(
