@@ -26,6 +26,19 @@ fn check_texts(name: &str, before: &str, after: &str) -> (i32, serde_json::Value
     ])
 }
 
+/// A directory holding `ok.yaml`, a good manifest, and an empty `nested/`: the place to put a
+/// bad entry that a walk must name.
+fn tree_with_a_good_file() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("ok.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    fs::create_dir(dir.path().join("nested")).unwrap();
+    dir
+}
+
 fn corpus(name: &str) -> String {
     fs::read_to_string(fixture(&format!("corpus/manifests/{name}"))).unwrap()
 }
@@ -396,14 +409,8 @@ fn a_pipe_given_as_a_path_is_read_as_a_file() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_or_socket_in_a_directory_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("ok.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
-    )
-    .unwrap();
+    let dir = tree_with_a_good_file();
     let fifo = dir.path().join("nested/pipe.yaml");
-    fs::create_dir(fifo.parent().unwrap()).unwrap();
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
@@ -645,13 +652,7 @@ mod bad_input {
 
     #[test]
     fn a_directory_with_a_bad_file_names_that_file() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(
-            dir.path().join("ok.yaml"),
-            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
-        )
-        .unwrap();
-        fs::create_dir(dir.path().join("nested")).unwrap();
+        let dir = tree_with_a_good_file();
         fs::write(dir.path().join("nested/bad.yml"), "a: b: c\n").unwrap();
         let root = dir.path().display().to_string();
         let run = changelint(&["audit", &root]);
