@@ -95,6 +95,11 @@ pub struct PartialSide {
     /// For each line of `text` (index 0 = first line): its 1-based line in the
     /// original file, or 0 for synthetic lines (parents, separators).
     pub line_map: Vec<u32>,
+    /// Whether any line of the hunks was kept as a node. Lines that sit inside a scalar whose
+    /// key the hunk does not show (a hunk within a block of script text) are kept as comments
+    /// only: such a side holds nothing a rule reads.
+    #[serde(default)]
+    pub holds_nodes: bool,
 }
 
 /// The before (old) and after (new) sides rebuilt from a patch's hunks.
@@ -1398,6 +1403,7 @@ mod yaml {
                 *e = keep;
             }
             if keep {
+                out.holds_nodes |= matches!(class, Class::Node(_));
                 push_line(out, clean, *no);
             } else {
                 // A comment ends any multi-line plain scalar.

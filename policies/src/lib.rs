@@ -183,19 +183,7 @@ pub fn load_diff(diff_file: &str, text: &str, policy: &Policy) -> Result<ChangeS
             (&sides.after, &patch.new_path, &mut after),
         ] {
             let Some(path) = path else { continue };
-            // A side whose lines all sit inside a scalar (a hunk within a block of script or
-            // config text) is rebuilt as comments: it holds no node a rule could read.
-            let holds_nodes = side.text.lines().any(|line| {
-                let line = line.trim_start();
-                let after_marker = ["---", "..."]
-                    .iter()
-                    .find_map(|marker| line.strip_prefix(marker))
-                    .filter(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
-                    .unwrap_or(line)
-                    .trim();
-                !(after_marker.is_empty() || after_marker.starts_with('#'))
-            });
-            if !holds_nodes {
+            if !side.holds_nodes {
                 continue;
             }
             let file = SourceFile {
