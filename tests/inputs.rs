@@ -5,7 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use crate::util::{
-    changelint, changelint_json, changelint_with_stdin, fixture, repo_path, rules_of,
+    changelint, changelint_json, changelint_with_stdin, field_of_findings, fixture, repo_path,
+    rules_of,
 };
 
 /// Writes `before` and `after` texts into a temporary tree and checks them.
@@ -37,6 +38,15 @@ fn tree_with_a_good_file() -> tempfile::TempDir {
     .unwrap();
     fs::create_dir(dir.path().join("nested")).unwrap();
     dir
+}
+
+/// A side of the incident fixture: the log-shipper DaemonSet before or after its memory limit
+/// was removed.
+fn incident(side: &str) -> String {
+    fs::read_to_string(repo_path(&format!(
+        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/{side}.yaml"
+    )))
+    .unwrap()
 }
 
 fn corpus(name: &str) -> String {
@@ -208,12 +218,7 @@ fn anchors_and_merge_keys_remove_the_limit_from_every_container() {
         &format!("{dir}/after.yaml"),
     ]);
     assert_eq!(code, 1);
-    let pointers: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["pointer"].as_str().unwrap().to_owned())
-        .collect();
+    let pointers: Vec<_> = field_of_findings(&report, "pointer");
     assert!(
         pointers.contains(&"/spec/containers/0/resources/limits/memory".to_owned()),
         "{pointers:?}"
@@ -249,14 +254,8 @@ fn stdin_is_read_for_dash() {
 #[test]
 fn directories_pair_by_relative_path_and_overlays_pair_per_file() {
     let dir = tempfile::tempdir().unwrap();
-    let base = fs::read_to_string(repo_path(
-        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/before.yaml",
-    ))
-    .unwrap();
-    let without = fs::read_to_string(repo_path(
-        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml",
-    ))
-    .unwrap();
+    let base = incident("before");
+    let without = incident("after");
     // The same DaemonSet in two overlays: only prod loses its limit.
     for (side, prod, staging) in [("before", &base, &base), ("after", &without, &base)] {
         for (overlay, text) in [
@@ -278,12 +277,7 @@ fn directories_pair_by_relative_path_and_overlays_pair_per_file() {
         &side("after"),
     ]);
     assert_eq!(code, 1);
-    let files: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["file"].as_str().unwrap().to_owned())
-        .collect();
+    let files: Vec<_> = field_of_findings(&report, "file");
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(
         files[0].ends_with("before/overlays/prod/shipper.yaml"),
@@ -349,18 +343,10 @@ fn every_workload_kind_is_read() {
 #[test]
 fn manifest_extensions_match_in_any_case() {
     let dir = tempfile::tempdir().unwrap();
-    let daemonset = fs::read_to_string(repo_path(
-        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml",
-    ))
-    .unwrap();
+    let daemonset = incident("after");
     fs::write(dir.path().join("DS.YAML"), &daemonset).unwrap();
     let (_, report) = changelint_json(&["audit", &dir.path().display().to_string()]);
-    let files: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["file"].as_str().unwrap().to_owned())
-        .collect();
+    let files: Vec<_> = field_of_findings(&report, "file");
     assert!(
         !files.is_empty() && files.iter().all(|f| f.ends_with("DS.YAML")),
         "{report}"
@@ -554,10 +540,7 @@ mod bad_input {
 
     /// The incident DaemonSet with `text` in place of its `cpu: 200m` limit line.
     fn shipper_with(text: &str) -> String {
-        let good = fs::read_to_string(repo_path(
-            "policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml",
-        ))
-        .unwrap();
+        let good = incident("after");
         assert!(good.contains("              cpu: 200m\n"));
         good.replace("              cpu: 200m\n", text)
     }

@@ -112,6 +112,16 @@ pub fn changelint_json(args: &[&str]) -> (i32, serde_json::Value) {
 }
 
 /// `(rule, severity)` of every finding of a JSON report.
+/// One text field of every finding of a JSON report, in order.
+pub fn field_of_findings(report: &serde_json::Value, field: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| f[field].as_str().expect("a text field").to_owned())
+        .collect()
+}
+
 pub fn rules_of(report: &serde_json::Value) -> Vec<(String, String)> {
     report["findings"]
         .as_array()
