@@ -201,24 +201,7 @@ fn delta<'a>(
 /// Pairs containers by (list, name); leftovers of the same list pair when their resources are
 /// equal (a rename), then in order when the counts match (a rename that also changed resources).
 fn pair_owners(before: Vec<Owner>, after: Vec<Owner>) -> Vec<OwnerPair> {
-    // The after owners of each (list, name), in order: each before owner takes the first one
-    // left. Looked up, not scanned: a Helm values file can hold thousands of resource blocks.
-    let mut by_key: HashMap<(Option<ContainerList>, &str), VecDeque<usize>> =
-        HashMap::with_capacity(after.len());
-    for (index, owner) in after.iter().enumerate() {
-        by_key
-            .entry((owner.list, owner.name.as_str()))
-            .or_default()
-            .push_back(index);
-    }
-    let matches: Vec<Option<usize>> = before
-        .iter()
-        .map(|owner| {
-            by_key
-                .get_mut(&(owner.list, owner.name.as_str()))
-                .and_then(VecDeque::pop_front)
-        })
-        .collect();
+    let matches = first_matches(&before, &after);
     let mut after: Vec<Option<Owner>> = after.into_iter().map(Some).collect();
     let mut pairs = Vec::new();
     let mut unmatched_before = Vec::new();
@@ -277,6 +260,39 @@ fn pair_owners(before: Vec<Owner>, after: Vec<Owner>) -> Vec<OwnerPair> {
         after: Some(a),
     }));
     pairs
+}
+
+/// Each before owner's match by (list, name): the first after owner of that key not taken yet.
+/// Found in `after`'s indices sorted by key, not by a scan per owner (a Helm values file can
+/// hold thousands of resource blocks) nor through a hash map, whose set-up cost more than the
+/// pairing of an admission review's few containers.
+fn first_matches(before: &[Owner], after: &[Owner]) -> Vec<Option<usize>> {
+    let key = pairing_key;
+    if before.is_empty() || after.is_empty() {
+        return vec![None; before.len()];
+    }
+    let mut by_key: Vec<usize> = (0..after.len()).collect();
+    // Stable: owners of one key keep their order, so the first one left is taken first.
+    by_key.sort_by_key(|&index| key(&after[index]));
+    // How many of the run of one key, counted at the run's start, are taken.
+    let mut taken = vec![0; by_key.len()];
+    before
+        .iter()
+        .map(|owner| {
+            let wanted = key(owner);
+            let start = by_key.partition_point(|&index| key(&after[index]) < wanted);
+            let next = start + taken.get(start).copied().unwrap_or(0);
+            let index = *by_key
+                .get(next)
+                .filter(|&&index| key(&after[index]) == wanted)?;
+            taken[start] += 1;
+            Some(index)
+        })
+        .collect()
+}
+
+fn pairing_key(owner: &Owner) -> (Option<ContainerList>, &str) {
+    (owner.list, owner.name.as_str())
 }
 
 /// Change sets with fewer pairs than this are judged on the caller's thread: below it, the
@@ -705,6 +721,40 @@ mod tests {
             .unwrap();
         }
         text
+    }
+
+    #[test]
+    fn each_owner_takes_the_first_match_left_in_its_list() {
+        let owner = |list, name: &str| Owner {
+            name: name.to_owned(),
+            list,
+            pointer: String::new(),
+            slots: Vec::new(),
+        };
+        let main = Some(ContainerList::Main);
+        let init = Some(ContainerList::Init);
+        let after = [
+            owner(main, "app"),
+            owner(main, "log"),
+            owner(init, "app"),
+            owner(main, "app"),
+            owner(main, "web"),
+        ];
+        let before = [
+            owner(main, "app"),
+            owner(main, "web"),
+            owner(main, "app"),
+            owner(main, "log"),
+            owner(main, "app"),
+            owner(init, "app"),
+            owner(None, "app"),
+        ];
+        assert_eq!(
+            first_matches(&before, &after),
+            [Some(0), Some(4), Some(3), Some(1), None, Some(2), None]
+        );
+        assert_eq!(first_matches(&before, &[]), [None; 7]);
+        assert!(first_matches(&[], &after).is_empty());
     }
 
     #[test]
