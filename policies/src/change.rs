@@ -267,30 +267,30 @@ fn pair_owners(before: Vec<Owner>, after: Vec<Owner>) -> Vec<OwnerPair> {
 /// hold thousands of resource blocks) nor through a hash map, whose set-up cost more than the
 /// pairing of an admission review's few containers.
 fn first_matches(before: &[Owner], after: &[Owner]) -> Vec<Option<usize>> {
-    let key = pairing_key;
     if before.is_empty() || after.is_empty() {
         return vec![None; before.len()];
     }
     let mut by_key: Vec<usize> = (0..after.len()).collect();
     // Stable: owners of one key keep their order, so the first one left is taken first.
-    by_key.sort_by_key(|&index| key(&after[index]));
+    by_key.sort_by_key(|&index| pairing_key(&after[index]));
     // How many of the run of one key, counted at the run's start, are taken.
     let mut taken = vec![0; by_key.len()];
     before
         .iter()
         .map(|owner| {
-            let wanted = key(owner);
-            let start = by_key.partition_point(|&index| key(&after[index]) < wanted);
+            let wanted = pairing_key(owner);
+            let start = by_key.partition_point(|&index| pairing_key(&after[index]) < wanted);
             let next = start + taken.get(start).copied().unwrap_or(0);
             let index = *by_key
                 .get(next)
-                .filter(|&&index| key(&after[index]) == wanted)?;
+                .filter(|&&index| pairing_key(&after[index]) == wanted)?;
             taken[start] += 1;
             Some(index)
         })
         .collect()
 }
 
+/// What containers (and config blocks) are first paired by.
 fn pairing_key(owner: &Owner) -> (Option<ContainerList>, &str) {
     (owner.list, owner.name.as_str())
 }
