@@ -76,23 +76,34 @@ pub struct Thresholds {
 pub enum IntOrPercent {
     /// An absolute count.
     Int(u64),
-    /// A percentage, 0-100.
+    /// A percentage: 0-100, or 0 or more where a field may pass 100% (a Deployment's
+    /// `maxSurge`).
     Percent(f64),
 }
 
 impl TryFrom<Value> for IntOrPercent {
     type Error = String;
     fn try_from(value: Value) -> Result<Self, String> {
-        match &value {
+        Self::read(&value, true)
+    }
+}
+
+impl IntOrPercent {
+    /// Reads a count or a percentage; `at_most_all` bounds a percentage by 100%.
+    pub fn read(value: &Value, at_most_all: bool) -> Result<Self, String> {
+        match value {
             Value::Number(n) if n.as_u64().is_some() => Ok(Self::Int(n.as_u64().unwrap_or(0))),
             Value::String(s) => match s.trim().strip_suffix('%') {
                 Some(p) => p
                     .trim()
                     .parse::<f64>()
                     .ok()
-                    .filter(|p| (0.0..=100.0).contains(p))
+                    .filter(|p| *p >= 0.0 && (!at_most_all || *p <= 100.0))
                     .map(Self::Percent)
-                    .ok_or_else(|| format!("`{s}` is not a percentage from 0% to 100%")),
+                    .ok_or_else(|| match at_most_all {
+                        true => format!("`{s}` is not a percentage from 0% to 100%"),
+                        false => format!("`{s}` is not a percentage of 0% or more"),
+                    }),
                 None => s
                     .trim()
                     .parse()
@@ -102,9 +113,7 @@ impl TryFrom<Value> for IntOrPercent {
             other => Err(format!("expected a count or a percentage, found {other}")),
         }
     }
-}
 
-impl IntOrPercent {
     /// The value as a fraction of `total` (rounded as Kubernetes does for maxUnavailable: down).
     pub fn of(self, total: u64) -> u64 {
         match self {

@@ -136,12 +136,11 @@ impl Quantity {
 
     /// Parses a JSON scalar: a string, or a bare number as YAML gives for `cpu: 2`.
     pub fn from_json(value: &serde_json::Value) -> Result<Self, QuantityError> {
-        let nanos = Self::nanos_of_json(value)?;
-        let text = match value {
-            serde_json::Value::String(s) => s.trim().to_owned(),
-            number => number.to_string(),
-        };
-        Ok(Self { nanos, text })
+        match value {
+            serde_json::Value::String(s) => Self::parse(s),
+            serde_json::Value::Number(n) => Self::parse(&n.to_string()),
+            other => Err(QuantityError::Syntax(other.to_string())),
+        }
     }
 
     /// The text as written in the manifest.

@@ -201,16 +201,8 @@ fn rollout(value: &Value, kind: &str) -> Result<(), Misshapen> {
         let Some(step) = present(pointer) else {
             continue;
         };
-        if let Err(message) = IntOrPercent::try_from(step.clone()) {
-            let surges_past_all = !at_most_all
-                && step
-                    .as_str()
-                    .and_then(|text| text.trim().strip_suffix('%'))
-                    .and_then(|percent| percent.trim().parse::<f64>().ok())
-                    .is_some_and(|percent| percent >= 0.0);
-            if !surges_past_all {
-                return Err(misshapen(pointer, &message));
-            }
+        if let Err(message) = IntOrPercent::read(step, *at_most_all) {
+            return Err(misshapen(pointer, &message));
         }
     }
     Ok(())

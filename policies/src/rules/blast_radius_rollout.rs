@@ -142,7 +142,7 @@ fn template_changed(pair: &Pair, policy: &Policy) -> bool {
 }
 
 fn int_or_percent(value: &Value) -> Option<IntOrPercent> {
-    IntOrPercent::try_from(value.clone()).ok()
+    IntOrPercent::read(value, true).ok()
 }
 
 fn risks(object: &Object, policy: &Policy, nodes: Option<u64>) -> Vec<Risk> {
