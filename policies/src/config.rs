@@ -100,9 +100,13 @@ impl IntOrPercent {
                     .ok()
                     .filter(|p| *p >= 0.0 && (!at_most_all || *p <= 100.0))
                     .map(Self::Percent)
-                    .ok_or_else(|| match at_most_all {
-                        true => format!("`{s}` is not a percentage from 0% to 100%"),
-                        false => format!("`{s}` is not a percentage of 0% or more"),
+                    .ok_or_else(|| {
+                        let range = if at_most_all {
+                            "from 0% to 100%"
+                        } else {
+                            "of 0% or more"
+                        };
+                        format!("`{s}` is not a percentage {range}")
                     }),
                 None => s
                     .trim()
