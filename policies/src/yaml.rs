@@ -452,8 +452,8 @@ pub fn pointer_of<S: AsRef<str>>(tokens: &[S]) -> String {
 
 /// Reads every document of a YAML (or JSON) stream, building every node.
 pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<YamlDocument>, YamlError> {
-    let source = Source::new(text, limits)?;
-    read(&source, limits, None).map_err(Failure::into_error)
+    within_limit(text, limits)?;
+    read(text, limits, None).map_err(Failure::into_error)
 }
 
 /// Reads every document of a manifest stream, keeping of each workload what the rules read
@@ -464,12 +464,12 @@ pub fn parse_manifests(
     limits: &Limits,
     projection: &Projection<'_>,
 ) -> Result<Vec<YamlDocument>, YamlError> {
-    let source = Source::new(text, limits)?;
-    match read(&source, limits, Some(*projection)) {
+    within_limit(text, limits)?;
+    match read(text, limits, Some(*projection)) {
         // An alias outside a digested collection names an anchor inside one, or a digested
         // mapping merges another (both rare): what they stand for was never built, so the
         // stream is read again in full and projected.
-        Err(Failure::NeedsFullRead) => read(&source, limits, None).map(|documents| {
+        Err(Failure::NeedsFullRead) => read(text, limits, None).map(|documents| {
             documents
                 .into_iter()
                 .map(|document| YamlDocument {
@@ -500,83 +500,33 @@ impl Failure {
     }
 }
 
-/// The text the parser reads: the file's own, or a copy whose `\r\n` line breaks are `\n`.
-///
-/// libyaml-safer 0.1.1 reads a `\r\n` met while scanning a scalar (the break after a plain
-/// value, the lines of a block or quoted scalar) as two line breaks: its `READ_LINE` looks for
-/// the `\r` of the pair second instead of first. Lines of a CRLF file ran ahead of the file's
-/// own, block scalars gained empty lines and quoted ones kept breaks they fold. YAML reads
-/// every line break in content as `\n`, so the copy reads to the values the file means, and it
-/// has the file's lines (the renderers count `\n` too). Byte sizes are still the file's: see
-/// [`Source::dropped`].
-struct Source<'t> {
-    text: std::borrow::Cow<'t, str>,
-    /// Offsets in `text` of each `\n` whose `\r` was dropped, ascending.
-    dropped: Vec<usize>,
-}
-
-impl<'t> Source<'t> {
-    fn new(text: &'t str, limits: &Limits) -> Result<Self, YamlError> {
-        if text.len() > limits.max_file_bytes {
-            return Err(YamlError {
-                line: None,
-                message: format!(
-                    "file is {} bytes, over the limit of {} bytes",
-                    text.len(),
-                    limits.max_file_bytes
-                ),
-            });
-        }
-        let bytes = text.as_bytes();
-        // Every file passes here: one SIMD search, and a copy only for files with a `\r`.
-        if memchr::memchr(b'\r', bytes).is_none() {
-            return Ok(Self {
-                text: text.into(),
-                dropped: Vec::new(),
-            });
-        }
-        let mut copy = String::with_capacity(text.len());
-        let mut dropped = Vec::new();
-        let mut from = 0;
-        for at in memchr::memchr_iter(b'\r', bytes) {
-            // A lone `\r` stays: it is a line break to the parser and none to the renderers,
-            // and no rewriting makes both agree.
-            if bytes.get(at + 1) == Some(&b'\n') {
-                copy.push_str(&text[from..at]);
-                dropped.push(copy.len());
-                from = at + 1;
-            }
-        }
-        copy.push_str(&text[from..]);
-        Ok(Self {
-            text: copy.into(),
-            dropped,
-        })
+/// Refuses a file over the size limit before it is parsed.
+fn within_limit(text: &str, limits: &Limits) -> Result<(), YamlError> {
+    if text.len() > limits.max_file_bytes {
+        return Err(YamlError {
+            line: None,
+            message: format!(
+                "file is {} bytes, over the limit of {} bytes",
+                text.len(),
+                limits.max_file_bytes
+            ),
+        });
     }
-}
-
-/// A byte offset of the parsed text as an offset of the file.
-fn file_offset(dropped: &[usize], index: usize) -> usize {
-    // Once per event: most files have no `\r`, and need no search.
-    if dropped.is_empty() {
-        return index;
-    }
-    index + dropped.partition_point(|&at| at < index)
+    Ok(())
 }
 
 fn read(
-    source: &Source<'_>,
+    text: &str,
     limits: &Limits,
     projection: Option<Projection<'_>>,
 ) -> Result<Vec<YamlDocument>, Failure> {
-    let text = &*source.text;
-    // libyaml-safer 0.1.1 still panics on some malformed input: a tag directly followed by `,`
+    // libyaml-safer (0.3.0, as 0.1.1) still panics on some malformed input: a tag directly followed by `,`
     // in a flow collection (simonask/libyaml-safer#7), a block scalar indicator after a quoted
     // scalar (#6). The half-built documents go with the panic; the last line the parser
     // reached names where it gave up. The CLI and the webhook never see the panic.
     let last_line = std::cell::Cell::new(1usize);
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut builder = Builder::new(*limits, projection, &source.dropped);
+        let mut builder = Builder::new(*limits, projection);
         let mut parser = Parser::new();
         let mut input = text.as_bytes();
         parser.set_input_string(&mut input);
@@ -784,8 +734,6 @@ struct Builder<'p> {
     /// The line and file offset where the open document starts.
     doc_start: Option<(usize, usize)>,
     root: Option<Value>,
-    /// See [`Source::dropped`].
-    dropped: &'p [usize],
 }
 
 /// Where the next node goes.
@@ -797,7 +745,7 @@ enum Slot {
 }
 
 impl<'p> Builder<'p> {
-    fn new(limits: Limits, projection: Option<Projection<'p>>, dropped: &'p [usize]) -> Self {
+    fn new(limits: Limits, projection: Option<Projection<'p>>) -> Self {
         Self {
             limits,
             projection,
@@ -814,7 +762,6 @@ impl<'p> Builder<'p> {
             copies: 0,
             doc_start: None,
             root: None,
-            dropped,
         }
     }
 
@@ -956,7 +903,7 @@ impl<'p> Builder<'p> {
         if let Some((start_line, start_index)) = self.doc_start {
             // An oversized document fails as soon as the parser passes the limit, not after
             // the whole of it is built.
-            let end = file_offset(self.dropped, event.end_mark.index as usize);
+            let end = event.end_mark.index as usize;
             let size = end.saturating_sub(start_index);
             if size > self.limits.max_document_bytes {
                 return Err(self.too_big(start_line, None));
@@ -971,10 +918,10 @@ impl<'p> Builder<'p> {
                 // Anchors belong to their document (YAML 1.2, 3.2.2.2), as in go-yaml.
                 self.anchors.clear();
                 self.object_root = ObjectRoot::default();
-                self.doc_start = Some((line, file_offset(self.dropped, index)));
+                self.doc_start = Some((line, index));
             }
             EventData::DocumentEnd { .. } => {
-                self.finish_document(line, file_offset(self.dropped, index))?;
+                self.finish_document(line, index)?;
             }
             EventData::Scalar {
                 anchor,
