@@ -306,6 +306,36 @@ fn record_from_stdin_and_one_stdin_reader_only() {
         "{}",
         run.stderr
     );
+    // Every command counts every input that can read stdin.
+    for (args, readers) in [
+        (
+            &["check", "--diff", "-", "--policy", "-"][..],
+            "--diff, --policy",
+        ),
+        (
+            &[
+                "check",
+                "--after",
+                "-",
+                "--before",
+                &after,
+                "--inventory",
+                "-",
+            ],
+            "--after, --inventory",
+        ),
+        (&["audit", "-", "--policy", "-"], "PATH, --policy"),
+        (
+            &["audit", &after, "--inventory", "-", "--policy", "-"],
+            "--policy, --inventory",
+        ),
+        (&["record", "-", "--policy", "-"], "FILE, --policy"),
+    ] {
+        let run = changelint(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        let says = format!("{readers} all read stdin");
+        assert!(run.stderr.contains(&says), "{args:?}: {}", run.stderr);
+    }
 }
 
 #[test]
@@ -330,7 +360,9 @@ fn a_binary_patch_of_a_manifest_is_an_error_naming_the_diff_and_the_manifest() {
                 run.stdout, run.stderr
             );
             assert!(
-                run.stderr.contains(&shown) && run.stderr.contains("d/ds.yaml"),
+                run.stderr.contains(&shown)
+                    && run.stderr.contains("binary patch of the manifest")
+                    && run.stderr.contains("d/ds.yaml"),
                 "{patch}{with_repo:?}: {}",
                 run.stderr
             );

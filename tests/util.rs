@@ -111,7 +111,6 @@ pub fn changelint_json(args: &[&str]) -> (i32, serde_json::Value) {
     (run.code, report)
 }
 
-/// `(rule, severity)` of every finding of a JSON report.
 /// One text field of every finding of a JSON report, in order.
 pub fn field_of_findings(report: &serde_json::Value, field: &str) -> Vec<String> {
     report["findings"]
@@ -122,6 +121,7 @@ pub fn field_of_findings(report: &serde_json::Value, field: &str) -> Vec<String>
         .collect()
 }
 
+/// `(rule, severity)` of every finding of a JSON report.
 pub fn rules_of(report: &serde_json::Value) -> Vec<(String, String)> {
     report["findings"]
         .as_array()

@@ -174,6 +174,8 @@ async fn an_update_may_repair_what_the_rules_cannot_read() {
     assert_eq!(response["allowed"], true, "{response:#}");
     let response = answer(&review(V1, "UPDATE", Some(broken.clone()), Some(broken))).await;
     assert_eq!(response["status"]["code"], 400, "{response:#}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(message.contains("limits-remvoed"), "{message}");
 }
 
 #[tokio::test]
@@ -184,8 +186,18 @@ async fn an_object_that_is_not_a_json_object_is_invalid_and_said_so() {
         let response = answer(&review).await;
         assert_eq!(response["status"]["code"], 400, "{response:#}");
         let message = response["status"]["message"].as_str().unwrap();
-        assert!(message.contains("not a JSON object"), "{message}");
+        assert!(message.contains("request's object is not"), "{message}");
     }
+    let object = log_shipper(None, SHIPPER_IMAGE);
+    let mut update = review(V1, "UPDATE", Some(object.clone()), Some(object));
+    update["request"]["oldObject"] = json!("a string");
+    let response = answer(&update).await;
+    assert_eq!(response["status"]["code"], 400, "{response:#}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("oldObject is not a JSON object"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
