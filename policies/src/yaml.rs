@@ -1435,11 +1435,8 @@ fn scalar_value(text: String, style: ScalarStyle) -> Value {
     if style != ScalarStyle::Plain {
         return Value::String(text);
     }
-    match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        _ => {}
+    if let Some(literal) = core_literal(&text) {
+        return literal;
     }
     // Most plain scalars are names, images and quantities: one byte tells them from numbers.
     if !matches!(
@@ -1489,18 +1486,25 @@ fn tagged_value(
                 .map(Value::Number)
                 .ok_or_else(|| refused("float", "a finite number"))
         }
-        BOOL_TAG => match text.as_str() {
-            "true" | "True" | "TRUE" => Ok(Value::Bool(true)),
-            "false" | "False" | "FALSE" => Ok(Value::Bool(false)),
-            _ => Err(refused("bool", "`true` or `false`")),
-        },
-        NULL_TAG => match text.as_str() {
-            "" | "~" | "null" | "Null" | "NULL" => Ok(Value::Null),
-            _ => Err(refused("null", "`null`, `~` or empty")),
-        },
+        BOOL_TAG => core_literal(&text)
+            .filter(Value::is_boolean)
+            .ok_or_else(|| refused("bool", "`true` or `false`")),
+        NULL_TAG => core_literal(&text)
+            .filter(Value::is_null)
+            .ok_or_else(|| refused("null", "`null`, `~` or empty")),
         // `!!str` after a `%TAG` directive that rebinds `!!` still ends in `:str`.
         _ if tag.ends_with(":str") => Ok(Value::String(text)),
         _ => Ok(scalar_value(text, style)),
+    }
+}
+
+/// A core-schema null or boolean.
+fn core_literal(text: &str) -> Option<Value> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
+        "true" | "True" | "TRUE" => Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+        _ => None,
     }
 }
 
