@@ -1,7 +1,9 @@
 //! `changelint check`: the verdicts and messages of issue #2's "done when" list, and the
 //! contracts of DESIGN.md section 3 (exit codes, JSON shape, file:line).
 
-use crate::util::{changelint, changelint_json, check_fixture, repo_path, rules_of};
+use crate::util::{
+    changelint, changelint_json, check_fixture, memory_limit_removed, repo_path, rules_of,
+};
 
 /// The README's first command: the bundled incident is denied with `limits-removed` on the lines
 /// the incident's diff deleted.
@@ -69,14 +71,8 @@ fn incident_example_is_denied_on_the_removed_lines() {
 /// DESIGN.md's JSON shape: the keys pipelines read.
 #[test]
 fn json_report_has_the_documented_shape() {
-    let dir = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let (code, report) = changelint_json(&[
-        "check",
-        "--before",
-        &format!("{dir}/before.yaml"),
-        "--after",
-        &format!("{dir}/after.yaml"),
-    ]);
+    let (before, after) = memory_limit_removed();
+    let (code, report) = changelint_json(&["check", "--before", &before, "--after", &after]);
     assert_eq!(code, 1);
     let finding = &report["findings"][0];
     for key in [
@@ -279,11 +275,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn every_input_file_is_bounded_and_named() {
-    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let (before, after) = (
-        format!("{fixture}/before.yaml"),
-        format!("{fixture}/after.yaml"),
-    );
+    let (before, after) = memory_limit_removed();
     // An endless input stops at the size limit instead of filling memory.
     for flag in ["--diff", "--policy", "--inventory", "--record"] {
         let mut args = vec!["check", flag, "/dev/zero"];
@@ -317,32 +309,27 @@ fn every_input_file_is_bounded_and_named() {
 
 /// Runs `changelint ARGS` with stdout on `/dev/full`, where every write fails.
 #[cfg(target_os = "linux")]
-fn with_stdout_full(args: &[&str]) -> (Option<i32>, String) {
+fn with_stdout_full(args: &[&str]) -> crate::util::Run {
     let full = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/full")
         .expect("/dev/full opens");
-    let output = std::process::Command::new(crate::util::binary("changelint"))
-        .args(args)
-        .current_dir(crate::util::root())
-        .env("NO_COLOR", "1")
+    crate::util::changelint_command(args)
         .stdout(full)
         .output()
-        .expect("changelint runs");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .expect("changelint runs")
+        .into()
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn a_failed_write_to_stdout_says_it_was_writing_stdout() {
-    let (code, stderr) = with_stdout_full(&["audit", "examples/incident/after"]);
-    assert_eq!(code, Some(2), "{stderr}");
+    let run = with_stdout_full(&["audit", "examples/incident/after"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        stderr.contains("writing the report to stdout") && stderr.contains("os error 28"),
-        "{stderr}"
+        run.stderr.contains("writing the report to stdout") && run.stderr.contains("os error 28"),
+        "{}",
+        run.stderr
     );
     // The subcommands that print text fail the same way, not with a panic.
     for args in [
@@ -351,11 +338,12 @@ fn a_failed_write_to_stdout_says_it_was_writing_stdout() {
         &["record", "--template"],
         &["record", "examples/incident/CHG-2026-01-21-OBS-0855.md"],
     ] {
-        let (code, stderr) = with_stdout_full(args);
-        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        let run = with_stdout_full(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(
-            stderr.contains("writing to stdout") && !stderr.contains("panicked"),
-            "{args:?}: {stderr}"
+            run.stderr.contains("writing to stdout") && !run.stderr.contains("panicked"),
+            "{args:?}: {}",
+            run.stderr
         );
     }
 }

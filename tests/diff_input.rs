@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::git_input::repo_of;
-use crate::util::{changelint, changelint_json, repo_path, rules_of};
+use crate::util::{changelint, changelint_json, memory_limit_removed, repo_path, rules_of};
 
 const RECORD: &str = "examples/incident/CHG-2026-01-21-OBS-0855.md";
 
@@ -208,11 +208,7 @@ fn a_diff_that_is_not_a_diff_names_the_file() {
 
 #[test]
 fn records_from_the_corpus_and_from_a_github_event() {
-    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let (before, after) = (
-        format!("{fixture}/before.yaml"),
-        format!("{fixture}/after.yaml"),
-    );
+    let (before, after) = memory_limit_removed();
     // A KEP-template record: its Scalability question is not a Resource Impact section.
     let kep =
         repo_path("policies/fixtures/records/kubernetes-enhancements__kep-template-README.md");
@@ -273,11 +269,7 @@ fn record_subcommand_and_template() {
 
 #[test]
 fn record_from_stdin_and_one_stdin_reader_only() {
-    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let (before, after) = (
-        format!("{fixture}/before.yaml"),
-        format!("{fixture}/after.yaml"),
-    );
+    let (before, after) = memory_limit_removed();
     let record = b"## Resource Impact\nlog-shipper: memory limit 256Mi -> unbounded\n";
     let run = crate::util::changelint_with_stdin(
         &[
@@ -404,15 +396,9 @@ fn a_record_that_starts_with_a_byte_order_mark_keeps_its_first_heading() {
         run.stdout
     );
 
-    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let (before, after) = memory_limit_removed();
     let (_, report) = changelint_json(&[
-        "check",
-        "--before",
-        &format!("{fixture}/before.yaml"),
-        "--after",
-        &format!("{fixture}/after.yaml"),
-        "--record",
-        &record,
+        "check", "--before", &before, "--after", &after, "--record", &record,
     ]);
     assert_eq!(
         report["impact"]["record"]["sections"][0],

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use crate::util::{
-    changelint, changelint_json, changelint_with_stdin, field_of_findings, fixture, repo_path,
-    rules_of,
+    changelint, changelint_json, changelint_with_stdin, field_of_findings, fixture,
+    memory_limit_removed, repo_path, rules_of,
 };
 
 /// Writes `before` and `after` texts into a temporary tree and checks them.
@@ -43,10 +43,8 @@ fn tree_with_a_good_file() -> tempfile::TempDir {
 /// A side of the incident fixture: the log-shipper DaemonSet before or after its memory limit
 /// was removed.
 fn incident(side: &str) -> String {
-    fs::read_to_string(repo_path(&format!(
-        "policies/fixtures/limits-removed/bad/daemonset-memory-limit/{side}.yaml"
-    )))
-    .unwrap()
+    let (before, after) = memory_limit_removed();
+    fs::read_to_string(if side == "before" { before } else { after }).unwrap()
 }
 
 fn corpus(name: &str) -> String {
@@ -231,15 +229,15 @@ fn anchors_and_merge_keys_remove_the_limit_from_every_container() {
 
 #[test]
 fn stdin_is_read_for_dash() {
-    let dir = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let before = fs::read(format!("{dir}/before.yaml")).unwrap();
+    let (before_path, after_path) = memory_limit_removed();
+    let before = fs::read(before_path).unwrap();
     let run = changelint_with_stdin(
         &[
             "check",
             "--before",
             "-",
             "--after",
-            &format!("{dir}/after.yaml"),
+            &after_path,
             "--format",
             "json",
         ],
@@ -358,8 +356,8 @@ fn manifest_extensions_match_in_any_case() {
 #[cfg(unix)]
 #[test]
 fn a_pipe_given_as_a_path_is_read_as_a_file() {
-    let dir = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
-    let after = fs::read(format!("{dir}/after.yaml")).unwrap();
+    let (before_path, after_path) = memory_limit_removed();
+    let after = fs::read(after_path).unwrap();
     let run = changelint_with_stdin(&["audit", "/dev/stdin", "--format", "json"], Some(&after));
     let report: serde_json::Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr));
@@ -369,7 +367,7 @@ fn a_pipe_given_as_a_path_is_read_as_a_file() {
         &[
             "check",
             "--before",
-            &format!("{dir}/before.yaml"),
+            &before_path,
             "--after",
             "/dev/stdin",
             "--format",
@@ -431,8 +429,7 @@ mod bad_input {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join(name);
         fs::write(&bad, bytes).unwrap();
-        let good =
-            repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit/after.yaml");
+        let (_, good) = memory_limit_removed();
         let run = changelint(&[
             "check",
             "--before",

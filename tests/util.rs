@@ -70,13 +70,21 @@ pub fn changelint(args: &[&str]) -> Run {
     changelint_with_stdin(args, None)
 }
 
-/// Runs `changelint ARGS` with bytes on stdin.
-pub fn changelint_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(binary("changelint"))
+/// `changelint ARGS` as every test runs it: from the workspace root, with no colour and no
+/// GitHub job summary.
+pub fn changelint_command(args: &[&str]) -> Command {
+    let mut command = Command::new(binary("changelint"));
+    command
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    command
+}
+
+/// Runs `changelint ARGS` with bytes on stdin.
+pub fn changelint_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut child = changelint_command(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -136,8 +144,9 @@ pub fn rules_of(report: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Checks a rule fixture case of `policies/fixtures/` (single files or trees) as JSON.
-pub fn check_fixture(rule: &str, kind: &str, case: &str) -> (i32, serde_json::Value) {
+/// The before and after paths of a rule fixture case of `policies/fixtures/` (single files or
+/// trees).
+pub fn fixture_sides(rule: &str, kind: &str, case: &str) -> (String, String) {
     let dir = repo_path(&format!("policies/fixtures/{rule}/{kind}/{case}"));
     let side = |s: &str| {
         let file = format!("{dir}/{s}.yaml");
@@ -147,11 +156,17 @@ pub fn check_fixture(rule: &str, kind: &str, case: &str) -> (i32, serde_json::Va
             format!("{dir}/{s}")
         }
     };
-    changelint_json(&[
-        "check",
-        "--before",
-        &side("before"),
-        "--after",
-        &side("after"),
-    ])
+    (side("before"), side("after"))
+}
+
+/// The incident's shape as a fixture: the log-shipper DaemonSet before and after its memory
+/// limit was removed.
+pub fn memory_limit_removed() -> (String, String) {
+    fixture_sides("limits-removed", "bad", "daemonset-memory-limit")
+}
+
+/// Checks a rule fixture case of `policies/fixtures/` as JSON.
+pub fn check_fixture(rule: &str, kind: &str, case: &str) -> (i32, serde_json::Value) {
+    let (before, after) = fixture_sides(rule, kind, case);
+    changelint_json(&["check", "--before", &before, "--after", &after])
 }
