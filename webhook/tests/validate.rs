@@ -133,13 +133,18 @@ async fn update_without_old_object_is_invalid_not_denied() {
     assert_eq!(response["status"]["reason"], "BadRequest");
 }
 
-#[tokio::test]
-async fn a_memory_limit_set_to_null_is_a_removal() {
+/// The answer to an update of the log shipper whose memory limit becomes `memory`.
+async fn memory_limit_set_to(memory: Value) -> Value {
     let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
     let mut resources = incident_resources();
-    resources["limits"]["memory"] = Value::Null;
+    resources["limits"]["memory"] = memory;
     let after = log_shipper(Some(resources), SHIPPER_IMAGE);
-    let response = answer(&review(V1, "UPDATE", Some(before), Some(after))).await;
+    answer(&review(V1, "UPDATE", Some(before), Some(after))).await
+}
+
+#[tokio::test]
+async fn a_memory_limit_set_to_null_is_a_removal() {
+    let response = memory_limit_set_to(Value::Null).await;
     assert_eq!(response["allowed"], false, "{response:#}");
     let message = response["status"]["message"].as_str().unwrap();
     assert!(message.contains("256Mi -> unbounded"), "{message}");
@@ -147,11 +152,7 @@ async fn a_memory_limit_set_to_null_is_a_removal() {
 
 #[tokio::test]
 async fn an_object_the_rules_cannot_read_is_invalid_not_allowed() {
-    let before = log_shipper(Some(incident_resources()), SHIPPER_IMAGE);
-    let mut resources = incident_resources();
-    resources["limits"]["memory"] = json!("abc");
-    let after = log_shipper(Some(resources), SHIPPER_IMAGE);
-    let response = answer(&review(V1, "UPDATE", Some(before), Some(after))).await;
+    let response = memory_limit_set_to(json!("abc")).await;
     assert_eq!(response["allowed"], false, "{response:#}");
     assert_eq!(response["status"]["code"], 400);
     let message = response["status"]["message"].as_str().unwrap();
