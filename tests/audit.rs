@@ -174,3 +174,41 @@ fn an_inventory_of_several_documents_is_refused() {
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("inventory.yaml:5"), "{}", run.stderr);
 }
+
+/// A container that takes its name and resources from another through a YAML merge key is
+/// judged with them: an audit leaves out what no rule reads, and must not leave out a merge
+/// with it (the container would have no name and no limits).
+#[test]
+fn audit_reads_a_container_merged_from_an_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("web.yaml");
+    std::fs::write(
+        &manifest,
+        "\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      initContainers:
+        - &base
+          name: init
+          image: web:1
+          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+      containers:
+        - <<: *base
+          image: web:2
+",
+    )
+    .unwrap();
+    let (code, report) = changelint_json(&["audit", &manifest.display().to_string()]);
+    assert_eq!(
+        (code, &report["findings"]),
+        (0, &serde_json::json!([])),
+        "{report}"
+    );
+    let totals = &report["audit"]["totals"];
+    assert_eq!(totals["containers"], 2, "{report}");
+    assert_eq!(totals["without_memory_limit"], 0, "{report}");
+}

@@ -754,33 +754,43 @@ mod tests {
         out
     }
 
+    /// With digests kept (files) and without (nothing to compare with).
     #[test]
     fn both_readers_keep_exactly_the_projection_of_every_manifest() {
         let policy = Policy::default();
         let files = Projection::files(&policy);
+        for projection in [files, files.uncompared()] {
+            both_readers_keep_exactly(&projection);
+        }
+    }
+
+    fn both_readers_keep_exactly(projection: &Projection<'_>) {
         let limits = Limits::default();
-        let mut digested = 0;
+        let mut pruned_documents = 0;
         for path in manifests() {
             let text = std::fs::read_to_string(&path).expect("UTF-8 fixture");
             let name = path.display();
             let (Ok(full), Ok(pruned)) = (
                 parse_documents(&text, &limits),
-                parse_manifests(&text, &limits, &files),
+                parse_manifests(&text, &limits, projection),
             ) else {
                 // Broken fixtures must break both readers alike.
                 assert!(parse_documents(&text, &limits).is_err(), "{name}");
-                assert!(parse_manifests(&text, &limits, &files).is_err(), "{name}");
+                assert!(
+                    parse_manifests(&text, &limits, projection).is_err(),
+                    "{name}"
+                );
                 continue;
             };
             assert_eq!(full.len(), pruned.len(), "{name}");
             for (full, pruned) in full.iter().zip(&pruned) {
-                let expected = files.project(&full.value);
+                let expected = projection.project(&full.value);
                 assert_eq!(pruned.value, expected, "{name}: YAML reader");
-                digested += usize::from(pruned.value != full.value);
+                pruned_documents += usize::from(pruned.value != full.value);
                 // The webhook's reader, on the same object as JSON.
                 let json = serde_json::to_string(&full.value).expect("serializes");
                 let mut de = serde_json::Deserializer::from_str(&json);
-                let decoded = deserialize(&files, &mut de).expect("decodes");
+                let decoded = deserialize(projection, &mut de).expect("decodes");
                 assert_eq!(decoded, expected, "{name}: JSON reader");
                 // Every node kept has the line it has in a full read.
                 for (pointer, line) in pruned.lines.entries() {
@@ -793,8 +803,8 @@ mod tests {
             }
         }
         assert!(
-            digested > 100,
-            "only {digested} documents had anything digested"
+            pruned_documents > 100,
+            "only {pruned_documents} documents had anything pruned"
         );
     }
 
@@ -923,8 +933,14 @@ mod tests {
         for case in cases {
             let text = format!("{head}{case}");
             let full = parse_documents(&text, &limits).expect(case);
-            let pruned = parse_manifests(&text, &limits, &files).expect(case);
-            assert_eq!(pruned[0].value, files.project(&full[0].value), "{case}");
+            for projection in [files, files.uncompared()] {
+                let pruned = parse_manifests(&text, &limits, &projection).expect(case);
+                assert_eq!(
+                    pruned[0].value,
+                    projection.project(&full[0].value),
+                    "{case}"
+                );
+            }
         }
     }
 

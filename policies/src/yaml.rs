@@ -957,6 +957,8 @@ impl<'p> Builder<'p> {
                 // Counted before the copy is made: a bomb fails here, not after allocating.
                 self.count(nodes + line_count, true, line)?;
                 let value = match &self.anchors[&name].value {
+                    // Left out of the object: nothing to copy or digest.
+                    _ if place == Place::Dropped => Value::Null,
                     // A collection where none is read is kept as its digest, aliased or not.
                     Anchored::Built(value @ (Value::Array(_) | Value::Object(_)))
                         if place == Place::Unread =>
@@ -1338,17 +1340,16 @@ impl<'p> Builder<'p> {
                 ..
             }) => {
                 let key = key.take().unwrap_or_default();
-                if place == Place::Dropped {
-                    return Ok(());
-                }
                 if key == "<<" {
+                    // Before dropping: a merge's members are the mapping's own, whatever the
+                    // place of the key `<<` itself.
                     if *map_place != Place::Whole {
                         // Merged members land where parts may be pruned, by their own keys:
                         // projecting them needs the merge built first.
                         return Err(self.needs_full_read("merge key `<<`", line));
                     }
                     merges.push(value);
-                } else {
+                } else if place != Place::Dropped {
                     entries.push(&mut self.open_entries, key, value);
                 }
             }
@@ -1803,8 +1804,11 @@ mod tests {
         let policy = crate::Policy::default();
         let files = Projection::files(&policy);
         let workload = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: !!int \"3\"\n  template:\n    spec:\n      containers:\n      - name: a\n        env:\n        - {name: A, value: !!int x}\n";
-        let err = parse_manifests(workload, &Limits::default(), &files).unwrap_err();
-        assert_eq!(err.line, Some(10), "{err}");
+        // Refused where nothing is read, kept or not: every reading of a file refuses the same.
+        for projection in [files, files.uncompared()] {
+            let err = parse_manifests(workload, &Limits::default(), &projection).unwrap_err();
+            assert_eq!(err.line, Some(10), "{err}");
+        }
         let fixed = workload.replace("!!int x", "!!int '0x10'");
         let read = parse_manifests(&fixed, &Limits::default(), &files).unwrap();
         assert_eq!(read[0].value["spec"]["replicas"], json!(3));
@@ -1812,6 +1816,24 @@ mod tests {
         assert_eq!(
             full[0].value["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
             json!(16)
+        );
+    }
+
+    /// An alias left out of the object needs nothing of its anchor, even one left out too:
+    /// the file is read once.
+    #[test]
+    fn an_alias_left_out_needs_no_second_read() {
+        let policy = crate::Policy::default();
+        let alone = Projection::files(&policy).uncompared();
+        let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      tolerations: &t [{operator: Exists}]\n      containers:\n      - name: a\n        env: *t\n";
+        let Ok(documents) = read(text, &Limits::default(), Some(alone)) else {
+            panic!("the pruning read stopped");
+        };
+        let full = parse_documents(text, &Limits::default()).unwrap();
+        assert_eq!(documents[0].value, alone.project(&full[0].value));
+        assert_eq!(
+            documents[0].value["spec"]["template"]["spec"],
+            json!({"containers": [{"name": "a"}]})
         );
     }
 
