@@ -165,16 +165,33 @@ fn several_outputs_in_one_run() {
 #[test]
 fn the_same_output_file_twice_is_a_usage_error() {
     let dir = scratch("same-output");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
     let report = dir.join("report");
     let shown = report.display().to_string();
+    let dir_shown = dir.display();
     for pair in [
         [format!("json={shown}"), format!("sarif={shown}")],
         [shown.clone(), format!("markdown={shown}")],
+        // One file, spelled two ways.
+        [
+            format!("json={shown}"),
+            format!("sarif={dir_shown}/./report"),
+        ],
+        [
+            format!("json={dir_shown}/sub/../report"),
+            format!("sarif={shown}"),
+        ],
     ] {
         let output = check(&["--output", &pair[0], "--output", &pair[1]], &[]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{pair:?}: {stderr}");
-        assert!(stderr.contains(&shown), "{pair:?}: {stderr}");
+        let second = pair[1]
+            .split_once('=')
+            .map_or(pair[1].as_str(), |(_, path)| path);
+        assert!(
+            stderr.contains(&format!("--output {second}: given twice")),
+            "{pair:?}: {stderr}"
+        );
         // Refused before anything is written: no report is half there.
         assert!(!report.exists(), "{pair:?}");
     }

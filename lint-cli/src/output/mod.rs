@@ -18,6 +18,7 @@ mod text;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Context as _, Result};
@@ -135,6 +136,22 @@ fn render(
     }
 }
 
+/// The file a report path lands in, however it is spelled (`./r.json`, `out/../r.json`, a
+/// link): its real path when it exists, else its directory's real path and its name.
+fn landing(path: &str) -> PathBuf {
+    let path = Path::new(path);
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => {
+            std::fs::canonicalize(dir).map_or_else(|_| absolute.clone(), |dir| dir.join(name))
+        }
+        _ => absolute,
+    }
+}
+
 /// The context of a failed write to stdout.
 const WRITING_STDOUT: &str = "writing the report to stdout";
 
@@ -147,6 +164,7 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
     let mut redirected = false;
     let mut to_stdout: Vec<Format> = Vec::new();
     let mut to_files: Vec<(Format, &str)> = Vec::new();
+    let mut landings = HashSet::new();
     let mut github = false;
     for spec in &common.output {
         let (format, path) = if let Some((name, path)) = spec.split_once('=') {
@@ -166,11 +184,7 @@ pub fn emit(report: &Report, common: &CommonArgs, sources: &Sources) -> Result<(
         // A device or a pipe (`/dev/null`, as scripts/bench-cli.sh uses) overwrites nothing:
         // the reports go to it one after the other, as several `FORMAT=-` go to stdout.
         let device = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-        if !device
-            && to_files
-                .iter()
-                .any(|(_, seen)| std::path::Path::new(seen) == std::path::Path::new(path))
-        {
+        if !device && !landings.insert(landing(path)) {
             anyhow::bail!("--output {path}: given twice; each report needs a file of its own");
         }
         to_files.push((format, path));
