@@ -672,6 +672,8 @@ enum Frame {
         node: u32,
         anchor: Option<String>,
         place: Place,
+        /// [`Builder::left_out`] when the sequence opened.
+        left_out_from: usize,
     },
     Map {
         entries: MapEntries,
@@ -682,6 +684,11 @@ enum Frame {
         anchor: Option<String>,
         merges: Vec<Value>,
         place: Place,
+        /// [`Builder::left_out`] when the mapping opened.
+        left_out_from: usize,
+        /// Keys of the members left out (see [`Projection::place_of`]): a repeated key is an
+        /// error, whether or not its member is kept.
+        left_out_keys: HashSet<String>,
     },
     /// A collection no rule reads: hashed as it is read, never built.
     Digest {
@@ -727,6 +734,10 @@ struct Builder<'p> {
     digest_keys: Vec<u64>,
     /// Set when the read must start again in full (see [`parse_manifests`]).
     needs_full_read: bool,
+    /// Members left out of the objects so far (see [`Projection::place_of`]). Each counts
+    /// towards an anchor's nodes as the digest it would otherwise be: the alias limits do not
+    /// depend on whether an object will be compared.
+    left_out: usize,
     /// Nodes built, copied for anchors or expanded from aliases, in the whole file.
     nodes: usize,
     /// Of those, the copies.
@@ -758,6 +769,7 @@ impl<'p> Builder<'p> {
             object_root: ObjectRoot::default(),
             digest_keys: Vec::new(),
             needs_full_read: false,
+            left_out: 0,
             nodes: 0,
             copies: 0,
             doc_start: None,
@@ -838,6 +850,12 @@ impl<'p> Builder<'p> {
         }
     }
 
+    /// Where a value goes once it is known to be a collection or not.
+    fn place_of(&self, place: Place, collection: bool) -> Place {
+        self.projection
+            .map_or(place, |projection| projection.place_of(place, collection))
+    }
+
     /// Where the next value stands relative to what the rules read.
     fn next_place(&mut self) -> Place {
         let Some(projection) = self.projection else {
@@ -876,9 +894,13 @@ impl<'p> Builder<'p> {
         line: usize,
         keeps_line: bool,
     ) -> Result<(), YamlError> {
-        if let Some(Frame::Map { entries, .. }) = self.stack.last()
+        if let Some(Frame::Map {
+            entries,
+            left_out_keys,
+            ..
+        }) = self.stack.last()
             && text != "<<"
-            && entries.get(&self.open_entries, &text).is_some()
+            && (entries.get(&self.open_entries, &text).is_some() || left_out_keys.contains(&text))
         {
             return Err(YamlError::at(
                 line,
@@ -954,6 +976,11 @@ impl<'p> Builder<'p> {
                     ));
                 };
                 let (nodes, line_count) = (anchor.nodes, anchor.line_count);
+                let collection = matches!(
+                    anchor.value,
+                    Anchored::Built(Value::Array(_) | Value::Object(_)) | Anchored::Digested(_)
+                );
+                let place = self.place_of(place, collection);
                 // Counted before the copy is made: a bomb fails here, not after allocating.
                 self.count(nodes + line_count, true, line)?;
                 let value = match &self.anchors[&name].value {
@@ -989,6 +1016,7 @@ impl<'p> Builder<'p> {
             }
             EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. } => {
                 let place = self.next_place();
+                let place = self.place_of(place, true);
                 let Slot::Value { node } = self.next_slot() else {
                     return Err(YamlError::at(
                         line,
@@ -1006,6 +1034,7 @@ impl<'p> Builder<'p> {
                         node,
                         anchor,
                         place,
+                        left_out_from: self.left_out,
                     },
                     _ => Frame::Map {
                         entries: MapEntries::Stacked {
@@ -1017,36 +1046,41 @@ impl<'p> Builder<'p> {
                         anchor,
                         merges: Vec::new(),
                         place,
+                        left_out_from: self.left_out,
+                        left_out_keys: HashSet::new(),
                     },
                 });
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
-                let (value, node, anchor) = match self.stack.pop() {
+                let (value, node, anchor, left_out_from) = match self.stack.pop() {
                     Some(Frame::Seq {
                         items_from,
                         node,
                         anchor,
+                        left_out_from,
                         ..
                     }) => (
                         Value::Array(self.open_items.drain(items_from..).collect()),
                         node,
                         anchor,
+                        left_out_from,
                     ),
                     Some(Frame::Map {
                         entries,
                         node,
                         anchor,
                         merges,
+                        left_out_from,
                         ..
                     }) => {
                         let mut map = entries.finish(&mut self.open_entries);
                         merge_keys(&mut map, merges, line)?;
-                        (Value::Object(map), node, anchor)
+                        (Value::Object(map), node, anchor, left_out_from)
                     }
                     _ => return Err(YamlError::at(line, "unbalanced end of collection")),
                 };
                 if anchor.is_some() {
-                    let nodes = count_nodes(&value);
+                    let nodes = count_nodes(&value) + (self.left_out - left_out_from);
                     self.remember(anchor, node, &value, nodes, line)?;
                 }
                 self.push_value(value, Place::Whole, line)?;
@@ -1263,12 +1297,11 @@ impl<'p> Builder<'p> {
             self.digest_member(digest, nodes);
             return Ok(());
         }
-        let place = if dropped {
-            Place::Dropped
+        if dropped {
+            self.push_value(Value::Null, Place::Dropped, line)
         } else {
-            Place::Unread
-        };
-        self.push_value(Digest::marker(digest), place, line)
+            self.push_value(Digest::marker(digest), Place::Unread, line)
+        }
     }
 
     /// Keeps an anchor of a digested collection, or met inside one. Only the root of a
@@ -1337,12 +1370,13 @@ impl<'p> Builder<'p> {
                 key,
                 merges,
                 place: map_place,
+                left_out_keys,
                 ..
             }) => {
                 let key = key.take().unwrap_or_default();
                 if key == "<<" {
-                    // Before dropping: a merge's members are the mapping's own, whatever the
-                    // place of the key `<<` itself.
+                    // Before anything is left out: a merge's members are the mapping's own,
+                    // wherever the key `<<` itself stands.
                     if *map_place != Place::Whole {
                         // Merged members land where parts may be pruned, by their own keys:
                         // projecting them needs the merge built first.
@@ -1351,6 +1385,9 @@ impl<'p> Builder<'p> {
                     merges.push(value);
                 } else if place != Place::Dropped {
                     entries.push(&mut self.open_entries, key, value);
+                } else {
+                    self.left_out += 1;
+                    left_out_keys.insert(key);
                 }
             }
             Some(Frame::Digest { .. }) => {}
@@ -1835,6 +1872,33 @@ mod tests {
             documents[0].value["spec"]["template"]["spec"],
             json!({"containers": [{"name": "a"}]})
         );
+    }
+
+    /// Whether an object keeps its digests changes what it holds, not what is refused: a
+    /// repeated key of a member left out, or an alias bomb of an anchor whose collections are
+    /// left out, is refused all the same.
+    #[test]
+    fn leaving_digests_out_refuses_what_keeping_them_refuses() {
+        let policy = crate::Policy::default();
+        let files = Projection::files(&policy);
+        let head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n";
+        let repeated = format!(
+            "{head}  tolerations: []\n  tolerations: []\n  containers:\n  - name: a\n    env: []\n    env: []\n"
+        );
+        let mut bomb = format!("{head}  containers:\n  - &c\n    name: a\n");
+        bomb.extend((0..100).map(|field| format!("    f{field}: [v]\n")));
+        bomb.push_str(&"  - *c\n".repeat(200));
+        for (text, message) in [
+            (repeated.as_str(), "duplicate mapping key `tolerations`"),
+            (bomb.as_str(), "from aliases (an alias bomb?)"),
+        ] {
+            for projection in [files, files.uncompared()] {
+                match parse_manifests(text, &Limits::default(), &projection) {
+                    Ok(_) => panic!("accepted; expected: {message}"),
+                    Err(err) => assert!(err.message.contains(message), "{err}"),
+                }
+            }
+        }
     }
 
     #[test]
