@@ -84,15 +84,15 @@ pub fn load_change(
                 .map(|(file, _)| file),
         )
         .collect();
-    // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
-    // in parallel. Results are gathered in file order and the first error in that order is
-    // the one reported, exactly as a sequential read would.
-    // With one side empty nothing is compared, and what no rule reads is not kept at all.
+    // With one side empty nothing is compared: the collections no rule reads are not kept.
     let projection = if before.is_empty() || after.is_empty() {
         Projection::files(policy).uncompared()
     } else {
         Projection::files(policy)
     };
+    // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
+    // in parallel. Results are gathered in file order and the first error in that order is
+    // the one reported, exactly as a sequential read would.
     let load = |file: &&SourceFile| input::load_projected(file, &limits, &projection);
     let mut parsed: Vec<Result<Vec<Object>, InputError>> = if to_parse.len() > 1 {
         // One file per job: rayon otherwise splits a slice into a few long runs, and the

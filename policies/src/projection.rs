@@ -317,11 +317,6 @@ impl Digest {
         Value::String(text)
     }
 
-    /// Whether a string is a digested collection's marker.
-    pub fn is_marker(text: &str) -> bool {
-        text.starts_with(DIGEST_PREFIX)
-    }
-
     /// The digest of a string (a scalar or a key).
     pub fn str(text: &str) -> u64 {
         let mut hasher = Self::hasher();

@@ -1882,9 +1882,8 @@ mod tests {
         let policy = crate::Policy::default();
         let files = Projection::files(&policy);
         let head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n";
-        let repeated = format!(
-            "{head}  tolerations: []\n  tolerations: []\n  containers:\n  - name: a\n    env: []\n    env: []\n"
-        );
+        let repeated =
+            format!("{head}  tolerations: []\n  tolerations: []\n  containers:\n  - name: a\n");
         let mut bomb = format!("{head}  containers:\n  - &c\n    name: a\n");
         bomb.extend((0..100).map(|field| format!("    f{field}: [v]\n")));
         bomb.push_str(&"  - *c\n".repeat(200));
