@@ -176,8 +176,9 @@ fn an_inventory_of_several_documents_is_refused() {
 }
 
 /// A container that takes its name and resources from another through a YAML merge key is
-/// judged with them: an audit leaves out what no rule reads, and must not leave out a merge
-/// with it (the container would have no name and no limits).
+/// judged with them: the reader prunes containers, and a merge into one makes it read the file
+/// again in full (a version that left out more than digests lost the merge: no name, no
+/// limits).
 #[test]
 fn audit_reads_a_container_merged_from_an_anchor() {
     let dir = tempfile::tempdir().unwrap();

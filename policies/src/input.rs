@@ -90,24 +90,16 @@ pub fn load_objects(
     limits: &Limits,
     policy: &Policy,
 ) -> Result<Vec<Object>, InputError> {
-    load_projected(file, limits, &Projection::files(policy))
-}
-
-/// [`load_objects`] with the projection given.
-pub(crate) fn load_projected(
-    file: &SourceFile,
-    limits: &Limits,
-    projection: &Projection<'_>,
-) -> Result<Vec<Object>, InputError> {
     let text = decode_utf8(&file.path, &file.bytes)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let documents =
-        parse_manifests(text, limits, projection).map_err(|YamlError { line, mut message }| {
+    let documents = parse_manifests(text, limits, &Projection::files(policy)).map_err(
+        |YamlError { line, mut message }| {
             if text.contains("{{") {
                 message.push_str(TEMPLATE_HINT);
             }
             InputError::new(&file.path, line, message)
-        })?;
+        },
+    )?;
     let file_name: Arc<str> = file.path.as_str().into();
     let pairing: Arc<str> = file.pairing_path.as_str().into();
     let count = documents.iter().filter(|d| !d.value.is_null()).count();

@@ -44,7 +44,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use impact::Impact;
-use projection::Projection;
 use yaml::{Limits, LineMap};
 
 /// Reads both sides of a change from files into a change set.
@@ -84,16 +83,10 @@ pub fn load_change(
                 .map(|(file, _)| file),
         )
         .collect();
-    // With one side empty nothing is compared: the collections no rule reads are not kept.
-    let projection = if before.is_empty() || after.is_empty() {
-        Projection::files(policy).uncompared()
-    } else {
-        Projection::files(policy)
-    };
     // Parsing is nearly all the cost of a large tree, so every file of both sides is parsed
     // in parallel. Results are gathered in file order and the first error in that order is
     // the one reported, exactly as a sequential read would.
-    let load = |file: &&SourceFile| input::load_projected(file, &limits, &projection);
+    let load = |file: &&SourceFile| input::load_objects(file, &limits, policy);
     let mut parsed: Vec<Result<Vec<Object>, InputError>> = if to_parse.len() > 1 {
         // One file per job: rayon otherwise splits a slice into a few long runs, and the
         // last run of a tree kept one core busy while the other waited.
@@ -453,56 +446,6 @@ mod tests {
         assert_same_objects(&sides(|p| p.before.as_ref()), &parsed(&before));
         // The copy is named after the after file, not the before file it was read from.
         assert_same_objects(&sides(|p| p.after.as_ref()), &parsed(&after));
-    }
-
-    /// Digests exist to compare two sides: with one side alone (an audit), the collections no
-    /// rule reads are left out, and what the rules read is the same.
-    #[test]
-    fn a_side_compared_with_nothing_keeps_no_digests() {
-        let manifest = b"\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  template:
-    spec:
-      serviceAccountName: web
-      tolerations: [{operator: Exists}]
-      containers:
-        - name: web
-          image: web:1
-          env: [{name: MODE, value: fast}]
-          resources: {limits: {memory: 1Gi}}
-";
-        let after = vec![file("after", "web.yaml", manifest.to_vec())];
-        let before = vec![file("before", "web.yaml", manifest.to_vec())];
-        let policy = Policy::default();
-        let alone = load_change(&[], &after, &policy).unwrap();
-        let compared = load_change(&before, &after, &policy).unwrap();
-        let value = |change: &ChangeSet| change.pairs[0].current().value.clone();
-        let (alone, compared) = (value(&alone), value(&compared));
-        let spec = "/spec/template/spec";
-        for unread in ["/tolerations", "/containers/0/env"] {
-            let pointer = format!("{spec}{unread}");
-            assert_eq!(alone.pointer(&pointer), None, "{pointer}");
-            assert!(
-                compared
-                    .pointer(&pointer)
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(|digest| digest.starts_with(projection::DIGEST_PREFIX)),
-                "{pointer}"
-            );
-        }
-        // Scalars stay, as with digests: a policy's custom pod-spec path may put rollout
-        // fields (`minReadySeconds`) where nothing is read.
-        for read in [
-            "/metadata",
-            "/spec/template/spec/containers/0/resources",
-            "/spec/template/spec/serviceAccountName",
-        ] {
-            assert_eq!(alone.pointer(read), compared.pointer(read), "{read}");
-            assert!(alone.pointer(read).is_some(), "{read}");
-        }
     }
 
     /// A diff that adds a `kind: List` after an existing document: every item, and the

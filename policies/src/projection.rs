@@ -23,8 +23,7 @@ use crate::podspec::{builtin_path, pod_spec_path};
 
 /// Which objects are pruned, and how. Pruning only ever has to be consistent: two objects read
 /// with the same projection compare as they would in full, so a reader may prune less (the
-/// webhook ignores the policy's custom pod-spec paths, and reads custom resources whole), and
-/// objects compared with nothing may be pruned more ([`Projection::uncompared`]).
+/// webhook ignores the policy's custom pod-spec paths, and reads custom resources whole).
 #[derive(Debug, Clone, Copy)]
 pub struct Projection<'p> {
     /// Where custom resources keep their pod spec; built-in kinds only when `None`.
@@ -33,9 +32,6 @@ pub struct Projection<'p> {
     /// the API server adds to an admission request's objects and no rule reads. A file keeps
     /// them as digests instead, so their churn still counts as a change.
     drop_server_fields: bool,
-    /// Keep the digests of what no rule reads, so that two objects compare as they would in
-    /// full. Objects that nothing will compare need none.
-    digests: bool,
 }
 
 /// The annotation `kubectl apply` writes: a second copy of the object.
@@ -47,19 +43,6 @@ impl<'p> Projection<'p> {
         Self {
             policy: Some(policy),
             drop_server_fields: false,
-            digests: true,
-        }
-    }
-
-    /// For objects that will be compared with nothing: one side of a change whose other side
-    /// is empty, as in an audit. A collection no rule reads is left out instead of kept as its
-    /// digest (see [`Projection::place_of`]); it is read all the same, for the same errors and
-    /// limits.
-    #[must_use]
-    pub fn uncompared(self) -> Self {
-        Self {
-            digests: false,
-            ..self
         }
     }
 
@@ -69,7 +52,6 @@ impl<'p> Projection<'p> {
         Self {
             policy: None,
             drop_server_fields: true,
-            digests: true,
         }
     }
 
@@ -106,10 +88,7 @@ impl<'p> Projection<'p> {
                 Value::Object(map) => Value::Object(
                     map.iter()
                         .filter_map(|(key, item)| {
-                            let place = p.place_of(
-                                p.member(place, key, pod),
-                                item.is_array() || item.is_object(),
-                            );
+                            let place = p.member(place, key, pod);
                             (place != Place::Dropped)
                                 .then(|| (key.clone(), walk(item, place, p, pod)))
                         })
@@ -124,7 +103,11 @@ impl<'p> Projection<'p> {
                 scalar => scalar.clone(),
             }
         }
-        let pod_spec = self.pod_spec_of(object);
+        let text = |field| object.get(field).and_then(Value::as_str);
+        let pod_spec = match (text("apiVersion"), text("kind")) {
+            (Some(api_version), Some(kind)) => self.pod_spec_path(api_version, kind),
+            _ => None,
+        };
         walk(object, Place::Root, self, pod_spec.as_deref())
     }
 
@@ -174,23 +157,6 @@ impl<'p> Projection<'p> {
             Place::Unread => Place::Unread,
             _ => Place::Whole,
         }
-    }
-
-    /// Where a node goes, once it is known to be a collection or not: a collection no rule
-    /// reads is left out of an object that nothing will compare. A scalar there stays, as
-    /// with digests: a custom pod-spec path may hold rollout fields (`minReadySeconds`).
-    pub fn place_of(&self, place: Place, collection: bool) -> Place {
-        if place == Place::Unread && collection && !self.digests {
-            Place::Dropped
-        } else {
-            place
-        }
-    }
-
-    /// The pod spec's path of an object, from its `apiVersion` and `kind`.
-    fn pod_spec_of(&self, object: &Value) -> Option<Vec<String>> {
-        let text = |field| object.get(field).and_then(Value::as_str);
-        self.pod_spec_path(text("apiVersion")?, text("kind")?)
     }
 }
 
@@ -244,7 +210,14 @@ impl ObjectRoot {
 
     /// The object as read, projected if part of it was built before its kind was known.
     pub fn finish(&self, projection: &Projection<'_>, object: Value) -> Value {
-        if self.built_blind && projection.pod_spec_of(&object).is_some() {
+        let text = |field| object.get(field).and_then(Value::as_str);
+        let has_pod_spec = || match (text("apiVersion"), text("kind")) {
+            (Some(api_version), Some(kind)) => {
+                projection.pod_spec_path(api_version, kind).is_some()
+            }
+            _ => false,
+        };
+        if self.built_blind && has_pod_spec() {
             projection.project(&object)
         } else {
             object
@@ -423,46 +396,39 @@ impl MapDigest {
     }
 }
 
-/// The scalar methods of a [`Visitor`] that builds a [`Value`], forwarded to `$to`; with
-/// `Some`, of one that builds an `Option<Value>`.
+/// The scalar methods of a [`Visitor`] that builds a [`Value`], forwarded to `$to`.
 macro_rules! forward_scalars {
     ($to:expr) => {
-        forward_scalars!($to, Value, std::convert::identity);
-    };
-    ($to:expr, Some) => {
-        forward_scalars!($to, Option<Value>, Some);
-    };
-    ($to:expr, $out:ty, $wrap:expr) => {
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<$out, E> {
-            $to.visit_bool(v).map($wrap)
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+            $to.visit_bool(v)
         }
 
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<$out, E> {
-            $to.visit_i64(v).map($wrap)
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+            $to.visit_i64(v)
         }
 
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<$out, E> {
-            $to.visit_u64(v).map($wrap)
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+            $to.visit_u64(v)
         }
 
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<$out, E> {
-            $to.visit_f64(v).map($wrap)
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+            $to.visit_f64(v)
         }
 
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<$out, E> {
-            $to.visit_str(v).map($wrap)
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+            $to.visit_str(v)
         }
 
-        fn visit_string<E: de::Error>(self, v: String) -> Result<$out, E> {
-            $to.visit_string(v).map($wrap)
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+            $to.visit_string(v)
         }
 
-        fn visit_unit<E: de::Error>(self) -> Result<$out, E> {
-            $to.visit_unit().map($wrap)
+        fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+            $to.visit_unit()
         }
 
-        fn visit_none<E: de::Error>(self) -> Result<$out, E> {
-            $to.visit_none().map($wrap)
+        fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+            $to.visit_none()
         }
     };
 }
@@ -537,9 +503,7 @@ impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
                 Ok(None)
             }
             Place::Whole => Value::deserialize(d).map(Some),
-            Place::Unread => d.deserialize_any(UnreadVisitor {
-                digests: self.projection.digests,
-            }),
+            Place::Unread => d.deserialize_any(UnreadVisitor).map(Some),
             _ => d.deserialize_any(self).map(Some),
         }
     }
@@ -581,30 +545,25 @@ impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
     forward_scalars!(ValueVisitor);
 }
 
-/// A node no rule reads: a collection becomes its digest (or nothing, when the object will be
-/// compared with nothing: see [`Projection::place_of`]), a scalar stays itself.
-struct UnreadVisitor {
-    digests: bool,
-}
+/// A node no rule reads: a collection becomes its digest, a scalar stays itself.
+struct UnreadVisitor;
 
 impl<'de> Visitor<'de> for UnreadVisitor {
-    type Value = Option<Value>;
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
-        let digest = DigestVisitor.visit_map(map)?;
-        Ok(self.digests.then(|| Digest::marker(digest)))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        DigestVisitor.visit_map(map).map(Digest::marker)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<Value>, A::Error> {
-        let digest = DigestVisitor.visit_seq(seq)?;
-        Ok(self.digests.then(|| Digest::marker(digest)))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        DigestVisitor.visit_seq(seq).map(Digest::marker)
     }
 
-    forward_scalars!(ValueVisitor, Some);
+    forward_scalars!(ValueVisitor);
 }
 
 /// Builds scalars as `serde_json::Value` does, and collections in full.
@@ -773,43 +732,33 @@ mod tests {
         out
     }
 
-    /// With digests kept (files) and without (nothing to compare with).
     #[test]
     fn both_readers_keep_exactly_the_projection_of_every_manifest() {
         let policy = Policy::default();
         let files = Projection::files(&policy);
-        for projection in [files, files.uncompared()] {
-            both_readers_keep_exactly(&projection);
-        }
-    }
-
-    fn both_readers_keep_exactly(projection: &Projection<'_>) {
         let limits = Limits::default();
-        let mut pruned_documents = 0;
+        let mut digested = 0;
         for path in manifests() {
             let text = std::fs::read_to_string(&path).expect("UTF-8 fixture");
             let name = path.display();
             let (Ok(full), Ok(pruned)) = (
                 parse_documents(&text, &limits),
-                parse_manifests(&text, &limits, projection),
+                parse_manifests(&text, &limits, &files),
             ) else {
                 // Broken fixtures must break both readers alike.
                 assert!(parse_documents(&text, &limits).is_err(), "{name}");
-                assert!(
-                    parse_manifests(&text, &limits, projection).is_err(),
-                    "{name}"
-                );
+                assert!(parse_manifests(&text, &limits, &files).is_err(), "{name}");
                 continue;
             };
             assert_eq!(full.len(), pruned.len(), "{name}");
             for (full, pruned) in full.iter().zip(&pruned) {
-                let expected = projection.project(&full.value);
+                let expected = files.project(&full.value);
                 assert_eq!(pruned.value, expected, "{name}: YAML reader");
-                pruned_documents += usize::from(pruned.value != full.value);
+                digested += usize::from(pruned.value != full.value);
                 // The webhook's reader, on the same object as JSON.
                 let json = serde_json::to_string(&full.value).expect("serializes");
                 let mut de = serde_json::Deserializer::from_str(&json);
-                let decoded = deserialize(projection, &mut de).expect("decodes");
+                let decoded = deserialize(&files, &mut de).expect("decodes");
                 assert_eq!(decoded, expected, "{name}: JSON reader");
                 // Every node kept has the line it has in a full read.
                 for (pointer, line) in pruned.lines.entries() {
@@ -822,8 +771,8 @@ mod tests {
             }
         }
         assert!(
-            pruned_documents > 100,
-            "only {pruned_documents} documents had anything pruned"
+            digested > 100,
+            "only {digested} documents had anything digested"
         );
     }
 
@@ -952,14 +901,8 @@ mod tests {
         for case in cases {
             let text = format!("{head}{case}");
             let full = parse_documents(&text, &limits).expect(case);
-            for projection in [files, files.uncompared()] {
-                let pruned = parse_manifests(&text, &limits, &projection).expect(case);
-                assert_eq!(
-                    pruned[0].value,
-                    projection.project(&full[0].value),
-                    "{case}"
-                );
-            }
+            let pruned = parse_manifests(&text, &limits, &files).expect(case);
+            assert_eq!(pruned[0].value, files.project(&full[0].value), "{case}");
         }
     }
 

@@ -672,8 +672,6 @@ enum Frame {
         node: u32,
         anchor: Option<String>,
         place: Place,
-        /// [`Builder::left_out`] when the sequence opened.
-        left_out_from: usize,
     },
     Map {
         entries: MapEntries,
@@ -684,11 +682,6 @@ enum Frame {
         anchor: Option<String>,
         merges: Vec<Value>,
         place: Place,
-        /// [`Builder::left_out`] when the mapping opened.
-        left_out_from: usize,
-        /// Keys of the members left out (see [`Projection::place_of`]): a repeated key is an
-        /// error, whether or not its member is kept.
-        left_out_keys: HashSet<String>,
     },
     /// A collection no rule reads: hashed as it is read, never built.
     Digest {
@@ -734,10 +727,6 @@ struct Builder<'p> {
     digest_keys: Vec<u64>,
     /// Set when the read must start again in full (see [`parse_manifests`]).
     needs_full_read: bool,
-    /// Members left out of the objects so far (see [`Projection::place_of`]). Each counts
-    /// towards an anchor's nodes as the digest it would otherwise be: the alias limits do not
-    /// depend on whether an object will be compared.
-    left_out: usize,
     /// Nodes built, copied for anchors or expanded from aliases, in the whole file.
     nodes: usize,
     /// Of those, the copies.
@@ -769,7 +758,6 @@ impl<'p> Builder<'p> {
             object_root: ObjectRoot::default(),
             digest_keys: Vec::new(),
             needs_full_read: false,
-            left_out: 0,
             nodes: 0,
             copies: 0,
             doc_start: None,
@@ -850,12 +838,6 @@ impl<'p> Builder<'p> {
         }
     }
 
-    /// Where a value goes once it is known to be a collection or not.
-    fn place_of(&self, place: Place, collection: bool) -> Place {
-        self.projection
-            .map_or(place, |projection| projection.place_of(place, collection))
-    }
-
     /// Where the next value stands relative to what the rules read.
     fn next_place(&mut self) -> Place {
         let Some(projection) = self.projection else {
@@ -894,13 +876,9 @@ impl<'p> Builder<'p> {
         line: usize,
         keeps_line: bool,
     ) -> Result<(), YamlError> {
-        if let Some(Frame::Map {
-            entries,
-            left_out_keys,
-            ..
-        }) = self.stack.last()
+        if let Some(Frame::Map { entries, .. }) = self.stack.last()
             && text != "<<"
-            && (entries.get(&self.open_entries, &text).is_some() || left_out_keys.contains(&text))
+            && entries.get(&self.open_entries, &text).is_some()
         {
             return Err(YamlError::at(
                 line,
@@ -976,16 +954,9 @@ impl<'p> Builder<'p> {
                     ));
                 };
                 let (nodes, line_count) = (anchor.nodes, anchor.line_count);
-                let collection = matches!(
-                    anchor.value,
-                    Anchored::Built(Value::Array(_) | Value::Object(_)) | Anchored::Digested(_)
-                );
-                let place = self.place_of(place, collection);
                 // Counted before the copy is made: a bomb fails here, not after allocating.
                 self.count(nodes + line_count, true, line)?;
                 let value = match &self.anchors[&name].value {
-                    // Left out of the object: nothing to copy or digest.
-                    _ if place == Place::Dropped => Value::Null,
                     // A collection where none is read is kept as its digest, aliased or not.
                     Anchored::Built(value @ (Value::Array(_) | Value::Object(_)))
                         if place == Place::Unread =>
@@ -1016,7 +987,6 @@ impl<'p> Builder<'p> {
             }
             EventData::SequenceStart { anchor, .. } | EventData::MappingStart { anchor, .. } => {
                 let place = self.next_place();
-                let place = self.place_of(place, true);
                 let Slot::Value { node } = self.next_slot() else {
                     return Err(YamlError::at(
                         line,
@@ -1034,7 +1004,6 @@ impl<'p> Builder<'p> {
                         node,
                         anchor,
                         place,
-                        left_out_from: self.left_out,
                     },
                     _ => Frame::Map {
                         entries: MapEntries::Stacked {
@@ -1046,41 +1015,36 @@ impl<'p> Builder<'p> {
                         anchor,
                         merges: Vec::new(),
                         place,
-                        left_out_from: self.left_out,
-                        left_out_keys: HashSet::new(),
                     },
                 });
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
-                let (value, node, anchor, left_out_from) = match self.stack.pop() {
+                let (value, node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq {
                         items_from,
                         node,
                         anchor,
-                        left_out_from,
                         ..
                     }) => (
                         Value::Array(self.open_items.drain(items_from..).collect()),
                         node,
                         anchor,
-                        left_out_from,
                     ),
                     Some(Frame::Map {
                         entries,
                         node,
                         anchor,
                         merges,
-                        left_out_from,
                         ..
                     }) => {
                         let mut map = entries.finish(&mut self.open_entries);
                         merge_keys(&mut map, merges, line)?;
-                        (Value::Object(map), node, anchor, left_out_from)
+                        (Value::Object(map), node, anchor)
                     }
                     _ => return Err(YamlError::at(line, "unbalanced end of collection")),
                 };
                 if anchor.is_some() {
-                    let nodes = count_nodes(&value) + (self.left_out - left_out_from);
+                    let nodes = count_nodes(&value);
                     self.remember(anchor, node, &value, nodes, line)?;
                 }
                 self.push_value(value, Place::Whole, line)?;
@@ -1297,11 +1261,12 @@ impl<'p> Builder<'p> {
             self.digest_member(digest, nodes);
             return Ok(());
         }
-        if dropped {
-            self.push_value(Value::Null, Place::Dropped, line)
+        let place = if dropped {
+            Place::Dropped
         } else {
-            self.push_value(Digest::marker(digest), Place::Unread, line)
-        }
+            Place::Unread
+        };
+        self.push_value(Digest::marker(digest), place, line)
     }
 
     /// Keeps an anchor of a digested collection, or met inside one. Only the root of a
@@ -1370,24 +1335,21 @@ impl<'p> Builder<'p> {
                 key,
                 merges,
                 place: map_place,
-                left_out_keys,
                 ..
             }) => {
                 let key = key.take().unwrap_or_default();
+                if place == Place::Dropped {
+                    return Ok(());
+                }
                 if key == "<<" {
-                    // Before anything is left out: a merge's members are the mapping's own,
-                    // wherever the key `<<` itself stands.
                     if *map_place != Place::Whole {
                         // Merged members land where parts may be pruned, by their own keys:
                         // projecting them needs the merge built first.
                         return Err(self.needs_full_read("merge key `<<`", line));
                     }
                     merges.push(value);
-                } else if place != Place::Dropped {
-                    entries.push(&mut self.open_entries, key, value);
                 } else {
-                    self.left_out += 1;
-                    left_out_keys.insert(key);
+                    entries.push(&mut self.open_entries, key, value);
                 }
             }
             Some(Frame::Digest { .. }) => {}
@@ -1841,11 +1803,8 @@ mod tests {
         let policy = crate::Policy::default();
         let files = Projection::files(&policy);
         let workload = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: !!int \"3\"\n  template:\n    spec:\n      containers:\n      - name: a\n        env:\n        - {name: A, value: !!int x}\n";
-        // Refused where nothing is read, kept or not: every reading of a file refuses the same.
-        for projection in [files, files.uncompared()] {
-            let err = parse_manifests(workload, &Limits::default(), &projection).unwrap_err();
-            assert_eq!(err.line, Some(10), "{err}");
-        }
+        let err = parse_manifests(workload, &Limits::default(), &files).unwrap_err();
+        assert_eq!(err.line, Some(10), "{err}");
         let fixed = workload.replace("!!int x", "!!int '0x10'");
         let read = parse_manifests(&fixed, &Limits::default(), &files).unwrap();
         assert_eq!(read[0].value["spec"]["replicas"], json!(3));
@@ -1854,50 +1813,6 @@ mod tests {
             full[0].value["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
             json!(16)
         );
-    }
-
-    /// An alias left out of the object needs nothing of its anchor, even one left out too:
-    /// the file is read once.
-    #[test]
-    fn an_alias_left_out_needs_no_second_read() {
-        let policy = crate::Policy::default();
-        let alone = Projection::files(&policy).uncompared();
-        let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      tolerations: &t [{operator: Exists}]\n      containers:\n      - name: a\n        env: *t\n";
-        let Ok(documents) = read(text, &Limits::default(), Some(alone)) else {
-            panic!("the pruning read stopped");
-        };
-        let full = parse_documents(text, &Limits::default()).unwrap();
-        assert_eq!(documents[0].value, alone.project(&full[0].value));
-        assert_eq!(
-            documents[0].value["spec"]["template"]["spec"],
-            json!({"containers": [{"name": "a"}]})
-        );
-    }
-
-    /// Whether an object keeps its digests changes what it holds, not what is refused: a
-    /// repeated key of a member left out, or an alias bomb of an anchor whose collections are
-    /// left out, is refused all the same.
-    #[test]
-    fn leaving_digests_out_refuses_what_keeping_them_refuses() {
-        let policy = crate::Policy::default();
-        let files = Projection::files(&policy);
-        let head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n";
-        let repeated =
-            format!("{head}  tolerations: []\n  tolerations: []\n  containers:\n  - name: a\n");
-        let mut bomb = format!("{head}  containers:\n  - &c\n    name: a\n");
-        bomb.extend((0..100).map(|field| format!("    f{field}: [v]\n")));
-        bomb.push_str(&"  - *c\n".repeat(200));
-        for (text, message) in [
-            (repeated.as_str(), "duplicate mapping key `tolerations`"),
-            (bomb.as_str(), "from aliases (an alias bomb?)"),
-        ] {
-            for projection in [files, files.uncompared()] {
-                match parse_manifests(text, &Limits::default(), &projection) {
-                    Ok(_) => panic!("accepted; expected: {message}"),
-                    Err(err) => assert!(err.message.contains(message), "{err}"),
-                }
-            }
-        }
     }
 
     #[test]
