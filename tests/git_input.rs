@@ -168,3 +168,57 @@ fn a_bad_ref_is_a_clear_error() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no-such-ref"), "{}", run.stderr);
 }
+
+/// A symbolic link in the repository is read as the file it leads to in the same commit, as a
+/// checkout reads it (it was read as the text of its target: "document is not a mapping"); one
+/// that leads out of the commit is an error naming it.
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_is_read_as_the_file_it_leads_to() {
+    use std::os::unix::fs::symlink;
+
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    fs::create_dir_all(dir.join("shared")).unwrap();
+    fs::create_dir_all(dir.join("apps")).unwrap();
+    fs::copy(format!("{fixture}/before.yaml"), dir.join("shared/v1.yaml")).unwrap();
+    fs::copy(format!("{fixture}/after.yaml"), dir.join("shared/v2.yaml")).unwrap();
+    let link = dir.join("apps/shipper.yaml");
+    symlink("../shared/v1.yaml", &link).unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "v1"]);
+    git(dir, &["tag", "base"]);
+    fs::remove_file(&link).unwrap();
+    symlink("../shared/v2.yaml", &link).unwrap();
+    git(dir, &["commit", "-q", "-am", "v2"]);
+    let shown = dir.display().to_string();
+    let check = [
+        "check", "--base", "base", "--head", "HEAD", "--repo", &shown,
+    ];
+    let (code, report) = changelint_json(&check);
+    assert_eq!(code, 1, "{report:#}");
+    let finding = &report["findings"][0];
+    assert_eq!(
+        (&finding["rule"], &finding["file"], &finding["line"]),
+        (
+            &serde_json::json!("limits-removed"),
+            &serde_json::json!("base:apps/shipper.yaml"),
+            &serde_json::json!(19)
+        ),
+        "{report:#}"
+    );
+
+    symlink("/etc/hostname", dir.join("apps/outside.yaml")).unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "outside"]);
+    let run = crate::util::changelint(&check);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("HEAD:apps/outside.yaml: a symbolic link to `/etc/hostname`, outside"),
+        "{}",
+        run.stderr
+    );
+}

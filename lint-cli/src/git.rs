@@ -166,6 +166,10 @@ fn parse_name_status(output: &[u8]) -> Result<Vec<Changed>> {
 /// Reads blobs `rev:path` in one `git cat-file --batch` process. Files are shown as `rev:path`
 /// when `name_rev`, else by their plain path (the head side: what a pull request's checkout and
 /// code scanning call the file).
+///
+/// A symbolic link is read as the file it leads to in the same commit, as a checkout (and
+/// `changelint check` of a directory) reads it; one that leads out of the commit, or nowhere,
+/// is an error naming it.
 fn cat_files(
     repo: &Path,
     rev: &str,
@@ -178,7 +182,7 @@ fn cat_files(
     let mut child = Command::new("git")
         .arg("-C")
         .arg(repo)
-        .args(["cat-file", "--batch"])
+        .args(["cat-file", "--batch", "--follow-symlinks"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -199,7 +203,22 @@ fn cat_files(
         let mut header = String::new();
         reader.read_line(&mut header)?;
         let mut parts = header.split_whitespace();
-        let (_, kind, size) = (parts.next(), parts.next(), parts.next());
+        match parts.next() {
+            Some("symlink") => {
+                let mut target = String::new();
+                reader.read_line(&mut target)?;
+                bail!(
+                    "{rev}:{path}: a symbolic link to `{}`, outside the commit: only files \
+                     in the commit can be read from git",
+                    target.trim_end()
+                );
+            }
+            Some(problem @ ("dangling" | "loop" | "notdir")) => bail!(
+                "{rev}:{path}: a symbolic link that leads to no file in the commit ({problem})"
+            ),
+            _ => {}
+        }
+        let (kind, size) = (parts.next(), parts.next());
         if kind != Some("blob") {
             bail!("{rev}:{path}: not found in git ({})", header.trim());
         }
