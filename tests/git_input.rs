@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{changelint_json, repo_path};
+use crate::util::{changelint_json, memory_limit_removed, repo_path};
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
@@ -122,19 +122,11 @@ fn corpus_commits_from_git_refs_match_the_trees() {
 #[test]
 fn a_renamed_file_pairs_with_its_old_self() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let (before, after) = memory_limit_removed();
     fs::create_dir_all(dir.path().join("before/old")).unwrap();
     fs::create_dir_all(dir.path().join("after/new")).unwrap();
-    fs::copy(
-        format!("{fixture}/before.yaml"),
-        dir.path().join("before/old/shipper.yaml"),
-    )
-    .unwrap();
-    fs::copy(
-        format!("{fixture}/after.yaml"),
-        dir.path().join("after/new/shipper.yaml"),
-    )
-    .unwrap();
+    fs::copy(before, dir.path().join("before/old/shipper.yaml")).unwrap();
+    fs::copy(after, dir.path().join("after/new/shipper.yaml")).unwrap();
     let repo = repo_of(&dir.path().join("before"), &dir.path().join("after"));
     let (code, report) = changelint_json(&[
         "check",
@@ -179,11 +171,11 @@ fn a_symbolic_link_is_read_as_the_file_it_leads_to() {
 
     let repo = tempfile::tempdir().unwrap();
     let dir = repo.path();
-    let fixture = repo_path("policies/fixtures/limits-removed/bad/daemonset-memory-limit");
+    let (before, after) = memory_limit_removed();
     fs::create_dir_all(dir.join("shared")).unwrap();
     fs::create_dir_all(dir.join("apps")).unwrap();
-    fs::copy(format!("{fixture}/before.yaml"), dir.join("shared/v1.yaml")).unwrap();
-    fs::copy(format!("{fixture}/after.yaml"), dir.join("shared/v2.yaml")).unwrap();
+    fs::copy(before, dir.join("shared/v1.yaml")).unwrap();
+    fs::copy(after, dir.join("shared/v2.yaml")).unwrap();
     let link = dir.join("apps/shipper.yaml");
     symlink("../shared/v1.yaml", &link).unwrap();
     git(dir, &["init", "-q", "-b", "main"]);

@@ -520,9 +520,9 @@ fn read(
     limits: &Limits,
     projection: Option<Projection<'_>>,
 ) -> Result<Vec<YamlDocument>, Failure> {
-    // libyaml-safer (0.3.0, as 0.1.1) still panics on some malformed input: a tag directly followed by `,`
-    // in a flow collection (simonask/libyaml-safer#7), a block scalar indicator after a quoted
-    // scalar (#6). The half-built documents go with the panic; the last line the parser
+    // libyaml-safer (0.3.0, as 0.1.1) still panics on some malformed input: a tag directly
+    // followed by `,` in a flow collection (simonask/libyaml-safer#7), a block scalar indicator
+    // after a quoted scalar (#6). The half-built documents go with the panic; the last line the parser
     // reached names where it gave up. The CLI and the webhook never see the panic.
     let last_line = std::cell::Cell::new(1usize);
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
